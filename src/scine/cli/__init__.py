@@ -1,0 +1,51 @@
+"""The ``scine`` command line."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from scine import __version__
+from scine.records import RecordError
+from scine.taxonomy import TaxonomyError, UnknownNodeError
+
+from ._console import fail
+from .taxonomy import app as taxonomy_app
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="scine",
+    help="Stable Cinemetrics: structured evaluation of text-to-video models for film-making.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+)
+app.add_typer(taxonomy_app, name="taxonomy")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"scine {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Stable Cinemetrics: structured evaluation of text-to-video models for film-making."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI; data errors print one clear message and exit with status 1."""
+    try:
+        app(args=argv, prog_name="scine", standalone_mode=True)
+    except (TaxonomyError, RecordError, UnknownNodeError) as exc:
+        fail(str(exc))

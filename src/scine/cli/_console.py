@@ -1,0 +1,23 @@
+"""Shared console helpers for the CLI: rich output to stdout, errors to stderr."""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+import typer
+from rich.console import Console
+from rich.text import Text
+
+console = Console()
+error_console = Console(stderr=True)
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Print an error for people (no traceback) and exit."""
+    error_console.print(Text.assemble(("error: ", "bold red"), message), highlight=False)
+    raise SystemExit(code)
+
+
+def echo_json(text: str) -> None:
+    """Print machine-readable output exactly, never wrapped or styled."""
+    typer.echo(text.rstrip("\n"))

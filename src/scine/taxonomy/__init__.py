@@ -1,0 +1,54 @@
+"""The SCINE taxonomy: 4 axes, their groups and 76 leaf controls with values and questions.
+
+Load it with ``load_taxonomy()``; look nodes up with ``Taxonomy.node``/``leaf``/``find``;
+render a leaf's question with ``Leaf.render_question(value_id)``; draw seeded controls with
+``Taxonomy.sample``.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+from ._export import stats, to_csv, to_json, to_markdown
+from ._lexicon import Match, normalize
+from ._load import TaxonomyError
+from ._nodes import Axis, Group, Leaf, Node, Provenance, Question, Value
+from ._tree import Taxonomy, UnknownNodeError
+
+__all__ = [
+    "Axis",
+    "Group",
+    "Leaf",
+    "Match",
+    "Node",
+    "Provenance",
+    "Question",
+    "Taxonomy",
+    "TaxonomyError",
+    "UnknownNodeError",
+    "Value",
+    "default_taxonomy_path",
+    "load_taxonomy",
+    "normalize",
+    "stats",
+    "to_csv",
+    "to_json",
+    "to_markdown",
+]
+
+
+def default_taxonomy_path() -> Path:
+    """Path of the taxonomy data file shipped with the package."""
+    return Path(str(resources.files("scine.taxonomy") / "data" / "scine.yaml"))
+
+
+@cache
+def _load_default() -> Taxonomy:
+    return Taxonomy.from_file(default_taxonomy_path())
+
+
+def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
+    """Load the packaged taxonomy (cached), or a taxonomy data file at ``path``."""
+    return _load_default() if path is None else Taxonomy.from_file(path)

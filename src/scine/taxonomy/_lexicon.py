@@ -1,0 +1,143 @@
+"""Matching text against the names people use for taxonomy nodes and values."""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+from ._nodes import Leaf, Node
+
+Field = Literal["id", "name", "synonym", "value_id", "value_name", "value_synonym"]
+
+_SEPARATORS = re.compile(r"[\s\-_/.,;:!?()\[\]\"'`’‘“”]+")
+FUZZY_CUTOFF = 0.85
+_FIELD_RANK: dict[str, int] = {
+    "id": 0,
+    "value_id": 1,
+    "name": 2,
+    "value_name": 2,
+    "synonym": 3,
+    "value_synonym": 3,
+}
+
+
+def normalize(text: str) -> str:
+    """Lower-case, Unicode-folded text with punctuation and separators collapsed to spaces."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return " ".join(part for part in _SEPARATORS.split(folded) if part)
+
+
+@dataclass(frozen=True)
+class Match:
+    """A taxonomy node (and value, if one matched) found for a piece of text."""
+
+    node: str
+    value: str | None
+    score: float
+    matched: str
+    field: Field
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for JSON output."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class _Entry:
+    phrase: str
+    display: str
+    node: str
+    value: str | None
+    field: Field
+    is_leaf: bool
+
+
+class Lexicon:
+    """Every id, name and synonym of the taxonomy, normalized for matching."""
+
+    def __init__(self, entries: Iterable[_Entry]) -> None:
+        self.entries = tuple(entries)
+        self._by_phrase: dict[str, list[_Entry]] = {}
+        for entry in self.entries:
+            self._by_phrase.setdefault(entry.phrase, []).append(entry)
+
+    @classmethod
+    def from_nodes(cls, nodes: Iterable[Node]) -> Lexicon:
+        """Index the ids, names and synonyms of nodes and of their values."""
+        return cls(entry for node in nodes for entry in _entries(node))
+
+    def exact(self, text: str) -> list[Match]:
+        """Entries whose id, name or synonym equals the text, ignoring case and punctuation."""
+        found = [_match(entry, 1.0) for entry in self._by_phrase.get(normalize(text), [])]
+        return _best_per_target(found, limit=None)
+
+    def search(self, text: str, limit: int | None = 10, leaves_only: bool = True) -> list[Match]:
+        """Leaf (and value) matches for free text, best first.
+
+        Scores: 1.0 for an exact match; a close spelling of the whole text (a typo) 0.9 times
+        its similarity; a phrase found whole inside the text 0.5-0.9 by how much of the text
+        it covers; the text found inside a longer phrase 0.3-0.7. Each (node, value) appears
+        once, with its best score.
+        """
+        query = normalize(text)
+        if not query:
+            return []
+        padded_query = f" {query} "
+        found: list[Match] = []
+        for entry in self.entries:
+            if leaves_only and not entry.is_leaf:
+                continue
+            score = _score(query, padded_query, entry.phrase)
+            if score > 0:
+                found.append(_match(entry, score))
+        return _best_per_target(found, limit)
+
+
+def _entries(node: Node) -> Iterable[_Entry]:
+    is_leaf = isinstance(node, Leaf)
+    named: list[tuple[str, Field, str | None]] = [(node.id, "id", None), (node.name, "name", None)]
+    if isinstance(node, Leaf):
+        named += [(synonym, "synonym", None) for synonym in node.synonyms]
+        for value in node.values:
+            named.append((f"{node.id}.{value.id}", "value_id", value.id))
+            named.append((value.name, "value_name", value.id))
+            named += [(synonym, "value_synonym", value.id) for synonym in value.synonyms]
+    for text, field, value_id in named:
+        phrase = normalize(text)
+        if phrase:
+            yield _Entry(phrase, text, node.id, value_id, field, is_leaf)
+
+
+def _score(query: str, padded_query: str, phrase: str) -> float:
+    if phrase == query:
+        return 1.0
+    if f" {phrase} " in padded_query:
+        return 0.5 + 0.4 * len(phrase) / len(query)
+    if f" {query} " in f" {phrase} ":
+        return 0.3 + 0.4 * len(query) / len(phrase)
+    ratio = difflib.SequenceMatcher(None, query, phrase, autojunk=False).ratio()
+    return 0.9 * ratio if ratio >= FUZZY_CUTOFF else 0.0
+
+
+def _match(entry: _Entry, score: float) -> Match:
+    return Match(entry.node, entry.value, round(score, 4), entry.display, entry.field)
+
+
+def _best_per_target(matches: list[Match], limit: int | None) -> list[Match]:
+    best: dict[tuple[str, str | None], Match] = {}
+    for match in matches:
+        key = (match.node, match.value)
+        held = best.get(key)
+        if held is None or _rank(match) < _rank(held):
+            best[key] = match
+    ranked = sorted(best.values(), key=_rank)
+    return ranked if limit is None else ranked[:limit]
+
+
+def _rank(match: Match) -> tuple[float, int, int, str, str]:
+    specificity = 0 if match.value is not None else 1
+    return (-match.score, specificity, _FIELD_RANK[match.field], match.node, match.value or "")

@@ -1,0 +1,25 @@
+"""The generated documentation matches the data it was generated from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from scine.taxonomy import load_taxonomy, to_markdown
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_taxonomy_reference_is_current() -> None:
+    committed = (ROOT / "docs" / "taxonomy.md").read_text(encoding="utf-8")
+    assert committed == to_markdown(load_taxonomy()), (
+        "docs/taxonomy.md is stale: run "
+        "`scine taxonomy export --format markdown --out docs/taxonomy.md`"
+    )
+
+
+def test_readme_names_the_two_commands_and_ci_runs_the_test_one() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    head = readme[: readme.index("## What is here today")]
+    assert "./tools/test" in head
+    assert "scine taxonomy show" in head
+    assert "./tools/test" in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
