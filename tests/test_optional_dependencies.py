@@ -1,10 +1,11 @@
-"""``import scine`` and the taxonomy CLI work with no optional extra installed."""
+"""``import scine``, the taxonomy CLI and the offline benchmark work with no extra installed."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 HEAVY = (
     "torch",
@@ -25,15 +26,16 @@ HEAVY = (
 )
 
 # Runs in a fresh interpreter where importing any heavy package fails, as if not installed.
-SCRIPT = f"""
+SCRIPT = """
 import importlib.abc, json, sys
 
-HEAVY = {HEAVY!r}
+HEAVY = {heavy!r}
+WORK = {work!r}
 
 class Block(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
         if name.split(".")[0] in HEAVY:
-            raise ModuleNotFoundError(f"No module named {{name!r}} (blocked by the test)")
+            raise ModuleNotFoundError("No module named " + repr(name) + " (blocked by the test)")
         return None
 
 sys.meta_path.insert(0, Block())
@@ -43,8 +45,11 @@ from scine.cli import main
 
 taxonomy = scine.taxonomy.load_taxonomy()
 assert len(taxonomy.leaves()) == 76
+open(WORK + "/p.txt", "w").write("The camera pans left.\\n")
 for argv in (["taxonomy", "show"], ["taxonomy", "find", "pan left", "--json"],
-             ["taxonomy", "export", "--format", "csv"], ["taxonomy", "stats", "--json"]):
+             ["taxonomy", "export", "--format", "csv"], ["taxonomy", "stats", "--json"],
+             ["bench", "build", "--out", WORK + "/suite", "--scripts", "5", "--visuals", "5"],
+             ["bench", "categorize", WORK + "/p.txt", "--json"]):
     try:
         main(argv)
     except SystemExit as done:
@@ -54,9 +59,10 @@ print(json.dumps({{"loaded": loaded}}))
 """
 
 
-def test_core_works_without_heavy_packages() -> None:
+def test_core_works_without_heavy_packages(tmp_path: Path) -> None:
+    script = SCRIPT.format(heavy=HEAVY, work=str(tmp_path))
     done = subprocess.run(
-        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, check=False
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stderr
     last_line = done.stdout.strip().splitlines()[-1]

@@ -305,3 +305,12 @@ def test_write_is_atomic_and_leaves_no_temp_files(tmp_path: Path) -> None:
         write_jsonl(path, broken())
     assert read_jsonl(path, Question) == [QUESTION]
     assert [p.name for p in tmp_path.iterdir()] == ["q.jsonl"]
+    assert path.stat().st_mode & 0o777 == 0o666 & ~_current_umask()
+
+
+def _current_umask() -> int:
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

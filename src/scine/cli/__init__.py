@@ -7,10 +7,13 @@ from typing import Annotated
 import typer
 
 from scine import __version__
+from scine.bench.prompt_files import PromptFileError
+from scine.bench.seeds import SeedError
 from scine.records import RecordError
 from scine.taxonomy import TaxonomyError, UnknownNodeError
 
 from ._console import fail
+from .bench import app as bench_app
 from .taxonomy import app as taxonomy_app
 
 __all__ = ["app", "main"]
@@ -23,6 +26,7 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 app.add_typer(taxonomy_app, name="taxonomy")
+app.add_typer(bench_app, name="bench")
 
 
 def _print_version(value: bool) -> None:
@@ -47,5 +51,5 @@ def main(argv: list[str] | None = None) -> None:
     """Run the CLI; data errors print one clear message and exit with status 1."""
     try:
         app(args=argv, prog_name="scine", standalone_mode=True)
-    except (TaxonomyError, RecordError, UnknownNodeError) as exc:
+    except (TaxonomyError, RecordError, UnknownNodeError, PromptFileError, SeedError) as exc:
         fail(str(exc))

@@ -14,7 +14,9 @@ error_console = Console(stderr=True)
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print an error for people (no traceback) and exit."""
-    error_console.print(Text.assemble(("error: ", "bold red"), message), highlight=False)
+    error_console.print(
+        Text.assemble(("error: ", "bold red"), message), highlight=False, soft_wrap=True
+    )
     raise SystemExit(code)
 
 

@@ -12,7 +12,7 @@ from importlib import resources
 from pathlib import Path
 
 from ._export import stats, to_csv, to_json, to_markdown
-from ._lexicon import Match, normalize
+from ._lexicon import Match, Spot, normalize
 from ._load import TaxonomyError
 from ._nodes import Axis, Group, Leaf, Node, Provenance, Question, Value
 from ._tree import Taxonomy, UnknownNodeError
@@ -25,6 +25,7 @@ __all__ = [
     "Node",
     "Provenance",
     "Question",
+    "Spot",
     "Taxonomy",
     "TaxonomyError",
     "UnknownNodeError",

@@ -47,6 +47,19 @@ class Match:
 
 
 @dataclass(frozen=True)
+class Spot:
+    """A phrase of the lexicon found in a text, with every (leaf, value) it can stand for.
+
+    ``start`` and ``end`` index the normalized tokens of the text (``normalize(text).split()``).
+    """
+
+    phrase: str
+    start: int
+    end: int
+    targets: tuple[tuple[str, str | None], ...]
+
+
+@dataclass(frozen=True)
 class _Entry:
     phrase: str
     display: str
@@ -64,6 +77,13 @@ class Lexicon:
         self._by_phrase: dict[str, list[_Entry]] = {}
         for entry in self.entries:
             self._by_phrase.setdefault(entry.phrase, []).append(entry)
+        self._spottable: dict[str, list[tuple[str, ...]]] = {}
+        for phrase, entries in self._by_phrase.items():
+            if any(entry.is_leaf and entry.field not in ("id", "value_id") for entry in entries):
+                tokens = tuple(phrase.split())
+                self._spottable.setdefault(tokens[0], []).append(tokens)
+        for candidates in self._spottable.values():
+            candidates.sort(key=len, reverse=True)
 
     @classmethod
     def from_nodes(cls, nodes: Iterable[Node]) -> Lexicon:
@@ -74,6 +94,36 @@ class Lexicon:
         """Entries whose id, name or synonym equals the text, ignoring case and punctuation."""
         found = [_match(entry, 1.0) for entry in self._by_phrase.get(normalize(text), [])]
         return _best_per_target(found, limit=None)
+
+    def spot(self, text: str) -> list[Spot]:
+        """Every leaf or value name or synonym written in the text, leftmost-longest first.
+
+        Matching is on whole normalized tokens, so "pans left" is found in "The camera pans
+        left slowly" but "pan" is not found in "panorama". Overlapping phrases are resolved in
+        favour of the one that starts first, then the longest.
+        """
+        tokens = normalize(text).split()
+        spots: list[Spot] = []
+        index = 0
+        while index < len(tokens):
+            for candidate in self._spottable.get(tokens[index], ()):
+                end = index + len(candidate)
+                if tuple(tokens[index:end]) == candidate:
+                    phrase = " ".join(candidate)
+                    spots.append(Spot(phrase, index, end, self._targets(phrase)))
+                    index = end
+                    break
+            else:
+                index += 1
+        return spots
+
+    def _targets(self, phrase: str) -> tuple[tuple[str, str | None], ...]:
+        targets = {
+            (entry.node, entry.value)
+            for entry in self._by_phrase[phrase]
+            if entry.is_leaf and entry.field not in ("id", "value_id")
+        }
+        return tuple(sorted(targets, key=lambda target: (target[0], target[1] or "")))
 
     def search(self, text: str, limit: int | None = 10, leaves_only: bool = True) -> list[Match]:
         """Leaf (and value) matches for free text, best first.

@@ -11,7 +11,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._lexicon import Lexicon, Match
+from ._lexicon import Lexicon, Match, Spot
 from ._load import build_axes, iter_leaves, read_yaml
 from ._nodes import Axis, Group, Leaf, Node, Value
 from ._sample import sample_leaves, sample_value
@@ -107,6 +107,10 @@ class Taxonomy:
     def lookup(self, text: str) -> list[Match]:
         """Exact, case-insensitive matches of an id, name or synonym."""
         return self.lexicon.exact(text)
+
+    def spot(self, text: str) -> list[Spot]:
+        """Leaf and value names or synonyms written in a text (see ``Lexicon.spot``)."""
+        return self.lexicon.spot(text)
 
     def find(self, text: str, limit: int = 10) -> list[Match]:
         """Ranked matches for free text (exact, contained phrases, near spellings), best first."""
