@@ -22,4 +22,5 @@ def test_readme_names_the_two_commands_and_ci_runs_the_test_one() -> None:
     head = readme[: readme.index("## What is here today")]
     assert "./tools/test" in head
     assert "scine bench build" in head
+    assert "scine analyze" in head
     assert "./tools/test" in (ROOT / ".ci" / "run").read_text(encoding="utf-8")

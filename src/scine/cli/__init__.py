@@ -7,12 +7,14 @@ from typing import Annotated
 import typer
 
 from scine import __version__
+from scine.analysis.table import StudyError
 from scine.bench.prompt_files import PromptFileError
 from scine.bench.seeds import SeedError
 from scine.records import RecordError
 from scine.taxonomy import TaxonomyError, UnknownNodeError
 
 from ._console import fail
+from .analysis import analyze, simulate
 from .bench import app as bench_app
 from .taxonomy import app as taxonomy_app
 
@@ -27,6 +29,8 @@ app = typer.Typer(
 )
 app.add_typer(taxonomy_app, name="taxonomy")
 app.add_typer(bench_app, name="bench")
+app.command("simulate")(simulate)
+app.command("analyze")(analyze)
 
 
 def _print_version(value: bool) -> None:
@@ -51,5 +55,12 @@ def main(argv: list[str] | None = None) -> None:
     """Run the CLI; data errors print one clear message and exit with status 1."""
     try:
         app(args=argv, prog_name="scine", standalone_mode=True)
-    except (TaxonomyError, RecordError, UnknownNodeError, PromptFileError, SeedError) as exc:
+    except (
+        TaxonomyError,
+        RecordError,
+        UnknownNodeError,
+        PromptFileError,
+        SeedError,
+        StudyError,
+    ) as exc:
         fail(str(exc))

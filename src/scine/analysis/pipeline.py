@@ -1,0 +1,204 @@
+"""The whole analysis of a study: scores, reliability, significance, rankings, outputs."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from scine import __version__
+from scine.taxonomy import load_taxonomy
+
+from .aggregate import category_scores
+from .results import Analysis
+from .table import Study
+
+Stage = Callable[[str], None]
+ANALYSIS_STAGES = ("scores", "reliability", "significance", "rankings")
+"""The steps of ``analyze``, in order, as passed to its ``stage`` callback."""
+
+
+@dataclass(frozen=True)
+class AnalysisSettings:
+    """Every choice that changes a number; written into the summary and the report."""
+
+    n_boot: int = 1000
+    seed: int = 0
+    ci_level: float = 0.95
+    alpha: float = 0.05
+    tie_margin: float = 0.0
+    ties: Literal["half", "drop"] = "half"
+    elo_k: float = 4.0
+    elo_orderings: int = 10
+
+    def described(self) -> dict[str, Any]:
+        """The settings with the methods they configure, for people."""
+        return {
+            **asdict(self),
+            "ci_method": f"percentile bootstrap, {self.n_boot} resamples of prompts (clustered)",
+            "tie_policy": (
+                f"a match is a tie when the two videos' vote means differ by at most "
+                f"{self.tie_margin:g}; Bradley-Terry counts a tie as half a win to each side"
+                if self.ties == "half"
+                else f"ties (|difference| <= {self.tie_margin:g}) are dropped from Bradley-Terry"
+            ),
+            "correction": f"Holm over all model pairs, alpha = {self.alpha:g}",
+            "elo": f"online Elo, K = {self.elo_k:g}, mean of {self.elo_orderings} seeded orderings",
+            "icc_form": "ICC2k",
+            "icc_note": (
+                "the headline form is ICC2k (two-way random, absolute agreement, mean of k "
+                "ratings): reported scores average several votes, and agreement is required "
+                "in value, not only in order; all six forms are reported"
+            ),
+        }
+
+
+def analyze(study: Study, settings: AnalysisSettings, stage: Stage | None = None) -> Analysis:
+    """Run every analysis on a study; ``stage(name)`` is called as each step starts."""
+    import pandas as pd
+
+    from .rankings import bradley_terry, elo, preferences, spearman_between
+    from .reliability import reliability_levels
+    from .significance import tiers, wilcoxon_pairs
+
+    def step(name: str) -> None:
+        if stage is not None:
+            stage(name)
+
+    if len(study.models) < 2:
+        raise ValueError(f"an analysis needs at least 2 rated models, found {study.models}")
+    step("scores")
+    scores = category_scores(study.items, settings.n_boot, settings.seed, settings.ci_level)
+    step("reliability")
+    icc, alpha = reliability_levels(study.votes, settings.n_boot, settings.seed)
+    step("significance")
+    wilcoxon = wilcoxon_pairs(study.items, alpha=settings.alpha)
+    overall = scores[scores["scope"] == "overall"].set_index("model")["mean"]
+    model_tiers = tiers(wilcoxon, overall)
+    step("rankings")
+    matches = preferences(study.votes, study.items, tie_margin=settings.tie_margin)
+    bt = bradley_terry(matches, ties=settings.ties, n_boot=settings.n_boot, seed=settings.seed)
+    ratings = elo(matches, k=settings.elo_k, orderings=settings.elo_orderings, seed=settings.seed)
+    correlations = pd.concat(
+        [spearman_between(study.items, scope) for scope in ("temporal", "axis")],
+        ignore_index=True,
+    )
+    counts = {
+        "ratings": len(study.votes),
+        "items": len(study.items),
+        "prompts": int(study.items["prompt_id"].nunique()),
+        "questions": int(study.items["question_id"].nunique()),
+        "raters": int(study.votes["rater"].nunique()),
+        "matches": len(matches),
+    }
+    return Analysis(
+        models=study.models,
+        scores=scores,
+        icc=icc,
+        alpha=alpha,
+        wilcoxon=wilcoxon,
+        tiers=model_tiers,
+        bradley_terry=bt,
+        elo=ratings,
+        correlations=correlations,
+        settings=settings.described(),
+        excluded=dict(study.excluded),
+        counts=counts,
+    )
+
+
+def summary(analysis: Analysis) -> dict[str, Any]:
+    """The machine-readable summary (``summary.json``)."""
+    scores = analysis.scores
+    axis = scores[scores["scope"] == "axis"]
+    overall = scores[scores["scope"] == "overall"]
+    axis_elo = analysis.elo[analysis.elo["scope"] != "all"]
+    return {
+        "scine_version": __version__,
+        "taxonomy_version": load_taxonomy().version,
+        "models": analysis.models,
+        "n_ratings": analysis.counts["ratings"],
+        "counts": analysis.counts,
+        "overall": {
+            row.model: {"mean": _num(row.mean), "ci": [_num(row.ci_low), _num(row.ci_high)]}
+            for row in overall.itertuples()
+        },
+        "axis_scores": _nested(axis, "model", "key", "mean"),
+        "axis_scores_ci": _nested_pairs(axis),
+        "elo": _nested(axis_elo, "model", "scope", "elo"),
+        "bradley_terry_elo": _nested(
+            analysis.bradley_terry[analysis.bradley_terry["scope"] != "all"],
+            "model",
+            "scope",
+            "elo",
+        ),
+        "icc": {
+            level: {
+                row.Type: {
+                    "ICC": _num(row.ICC),
+                    "ci": [_num(row.ci_low), _num(row.ci_high)],
+                    "estimator": row.estimator,
+                }
+                for row in frame.itertuples()
+            }
+            for level, frame in analysis.icc.groupby("level", sort=True)
+        },
+        "krippendorff_alpha": {
+            f"{row.level}/{row.metric}": _num(row.alpha) for row in analysis.alpha.itertuples()
+        },
+        "wilcoxon": [
+            {key: _num(value) for key, value in row.items()}
+            for row in analysis.wilcoxon.to_dict(orient="records")
+        ],
+        "tiers": analysis.tiers,
+        "excluded": analysis.excluded,
+        "settings": analysis.settings,
+    }
+
+
+def _nested(frame: Any, outer: str, inner: str, value: str) -> dict[str, dict[str, Any]]:
+    nested: dict[str, dict[str, Any]] = {}
+    for row in frame.to_dict(orient="records"):
+        nested.setdefault(str(row[outer]), {})[str(row[inner])] = _num(row[value])
+    return nested
+
+
+def _nested_pairs(axis: Any) -> dict[str, dict[str, list[Any]]]:
+    nested: dict[str, dict[str, list[Any]]] = {}
+    for row in axis.itertuples():
+        nested.setdefault(row.model, {})[row.key] = [_num(row.ci_low), _num(row.ci_high)]
+    return nested
+
+
+def _num(value: Any) -> Any:
+    """JSON-safe numbers: NaN -> None, numpy scalars -> Python, floats rounded."""
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float):
+        return None if math.isnan(value) else round(value, 6)
+    return value
+
+
+def write_outputs(
+    analysis: Analysis, out: Path, manifest: dict[str, Any], plots: bool = True
+) -> dict[str, Path]:
+    """Write ``summary.json``, the result tables (CSV), plots and ``report.html`` into ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = {"summary": out / "summary.json"}
+    written["summary"].write_text(json.dumps(summary(analysis), indent=2, sort_keys=True) + "\n")
+    tables = out / "tables"
+    tables.mkdir(exist_ok=True)
+    for name in ("scores", "icc", "alpha", "wilcoxon", "bradley_terry", "elo", "correlations"):
+        getattr(analysis, name).to_csv(tables / f"{name}.csv", index=False)
+    from .report import write_report
+
+    figures: dict[str, list[Path]] = {}
+    if plots:
+        from .plots import all_plots
+
+        figures = all_plots(analysis, out / "plots")
+    written["report"] = write_report(analysis, manifest, figures, out / "report.html")
+    return written

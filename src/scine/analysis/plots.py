@@ -1,0 +1,521 @@
+"""Figures of an analysis, each written as PNG and SVG with the same stem.
+
+Conventions shared by every figure:
+
+- a model has one colour everywhere (``model_colors``: by its position in
+  ``Analysis.models``, so analyses of the same models share colours), and its marks carry
+  the SVG id ``model-<position>-<mark>``, so they can be found in the SVG;
+- models are ranked by overall mean score, best first; scores are on the 1-5 scale;
+- leaf ids are shortened to their last two parts, ``group › leaf``;
+- titles say what is shown, and the interval method where intervals are drawn (taken from
+  ``Analysis.settings``: ``ci_level`` and ``ci_method``);
+- files are reproducible byte for byte (no dates or software names in the metadata, a fixed
+  SVG id salt); figures never go through pyplot, so no global figure state is kept.
+
+A figure whose rows are missing from the analysis raises ``NoDataError``; ``all_plots``
+turns that into a warning naming the figure and draws the others.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from .results import Analysis
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+    import pandas as pd
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+__all__ = [
+    "VALUE_LEAVES",
+    "NoDataError",
+    "all_plots",
+    "axis_radar",
+    "default_value_leaves",
+    "difficulty_drop",
+    "elo_heatmap",
+    "leaf_heatmap",
+    "model_colors",
+    "short_label",
+    "value_bars",
+]
+
+AXES = ("setup", "events", "lighting", "camera")
+VALUE_LEAVES = (
+    "lighting.source.type",
+    "camera.extrinsics.angle",
+    "camera.creative_intent.shot_size",
+    "events.portrayal.temporal",
+)
+"""Candidate leaves for ``all_plots``' per-value bars (the paper discusses their values)."""
+ANNOTATE_MAX = 160
+"""Heatmap cells are annotated with their numbers when there are at most this many."""
+DPI = 150
+
+
+class NoDataError(ValueError):
+    """The analysis has no rows for the figure asked for; the message says which."""
+
+
+def model_colors(models: Sequence[str]) -> dict[str, str]:
+    """One hex colour per model by position: tab10 up to 10 models, tab20 (dark shades
+    first) up to 20, evenly spaced turbo colours beyond."""
+    from matplotlib import colormaps
+    from matplotlib.colors import to_hex
+
+    count = len(models)
+    if count <= 10:
+        palette = [colormaps["tab10"](index) for index in range(count)]
+    elif count <= 20:
+        order = [*range(0, 20, 2), *range(1, 20, 2)]
+        palette = [colormaps["tab20"](index) for index in order[:count]]
+    else:
+        palette = [colormaps["turbo"](index / (count - 1)) for index in range(count)]
+    return {model: to_hex(colour) for model, colour in zip(models, palette, strict=True)}
+
+
+def short_label(node_id: str) -> str:
+    """``camera.extrinsics.angle`` -> ``extrinsics › angle`` (underscores become spaces)."""
+    parts = node_id.replace("_", " ").split(".")
+    return " › ".join(parts[-2:])
+
+
+def axis_radar(analysis: Analysis, out_dir: str | Path) -> tuple[Path, Path]:
+    """Per-axis mean score per model, one polygon per model on a 1-5 radial scale."""
+    import numpy as np
+    from matplotlib.projections.polar import PolarAxes
+
+    frame = _scope(analysis, "axis")
+    axes = _key_order("axis", frame["key"].unique())
+    means = frame.pivot(index="model", columns="key", values="mean")
+    colours = model_colors(analysis.models)
+    angles = np.linspace(0.0, 2 * math.pi, len(axes), endpoint=False)
+    closed = np.append(angles, angles[0])
+    with _style():
+        fig = _new_figure(7.0, 5.5)
+        ax = fig.add_subplot(projection="polar")
+        assert isinstance(ax, PolarAxes)
+        ax.set_theta_offset(math.pi / 2)
+        ax.set_theta_direction(-1)
+        for model in _ranked(analysis, means.index):
+            values = means.loc[model].reindex(axes).to_numpy(dtype=float)
+            colour, tag = colours[model], _tag(analysis, model)
+            (line,) = ax.plot(
+                closed,
+                np.append(values, values[0]),
+                color=colour,
+                linewidth=2,
+                marker="o",
+                label=_text(model),
+            )
+            line.set_gid(f"{tag}-line")
+            for patch in ax.fill(closed, np.append(values, values[0]), color=colour, alpha=0.08):
+                patch.set_gid(f"{tag}-area")
+        ax.set_xticks(angles, labels=[axis.capitalize() for axis in axes])
+        ax.set_ylim(1, 5)
+        ax.set_yticks([1, 2, 3, 4, 5])
+        ax.tick_params(axis="x", pad=10)
+        title = "Mean score per axis and model (1-5; means over items, no intervals)"
+        ax.set_title(_wrap(title, 6), pad=16)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.08, 1.0), frameon=False)
+        return _save(fig, out_dir, "axis_radar")
+
+
+def leaf_heatmap(analysis: Analysis, out_dir: str | Path) -> tuple[Path, Path]:
+    """Models x leaves mean score, leaves grouped by axis, colour scale 1-5."""
+    from matplotlib import colormaps
+
+    frame = _scope(analysis, "leaf")
+    leaves = _key_order("leaf", frame["key"].unique())
+    pivot = frame.pivot(index="model", columns="key", values="mean")
+    models = _ranked(analysis, pivot.index)
+    matrix = pivot.reindex(index=models, columns=leaves).to_numpy(dtype=float)
+    width = min(max(6.0, 0.3 * len(leaves) + 3.0), 40.0)
+    with _style():
+        fig = _new_figure(width, max(2.8, 0.38 * len(models) + 2.4))
+        ax = fig.add_subplot()
+        cmap = colormaps["viridis"].with_extremes(bad="#d9d9d9")
+        image = ax.imshow(matrix, cmap=cmap, vmin=1, vmax=5, aspect="auto", interpolation="none")
+        ax.set_xticks(
+            range(len(leaves)), labels=[short_label(leaf) for leaf in leaves], rotation=90
+        )
+        ax.set_yticks(range(len(models)), labels=[_text(model) for model in models])
+        _axis_bands(ax, [leaf.split(".", 1)[0] for leaf in leaves])
+        if matrix.size <= ANNOTATE_MAX:
+            _annotate(ax, matrix, "{:.2f}", lambda value: value < 3.6)
+        fig.colorbar(image, ax=ax, label="mean score (1-5)", shrink=0.9, pad=0.01)
+        ax.set_title(
+            _wrap("Mean score per leaf control and model (1-5; grey: no items)", width), pad=22
+        )
+        return _save(fig, out_dir, "leaf_heatmap")
+
+
+def value_bars(analysis: Analysis, leaf_id: str, out_dir: str | Path) -> tuple[Path, Path]:
+    """Per value of one leaf, one bar per model (from 1) with its bootstrap interval; each
+    value is labelled with its number of prompts (the most of any model)."""
+    import numpy as np
+
+    scores = _scope(analysis, "value")
+    frame = scores[scores["key"].str.startswith(f"{leaf_id}=")]
+    if frame.empty:
+        leaves = sorted({key.split("=", 1)[0] for key in scores["key"]})
+        raise NoDataError(
+            f"no scores of scope 'value' for leaf {leaf_id!r}; leaves with values: "
+            f"{', '.join(leaves)}"
+        )
+    frame = frame.assign(value=frame["key"].str.split("=", n=1).str[1])
+    order = frame.groupby("value")["mean"].mean().sort_values(ascending=False, kind="stable")
+    values = list(order.index)
+    models = _ranked(analysis, frame["model"].unique())
+    colours = model_colors(analysis.models)
+    width = 0.8 / len(models)
+    size = min(max(7.5, 0.35 * len(values) * len(models) + 2.5), 30.0)
+    with _style():
+        fig = _new_figure(size, 4.8)
+        ax = fig.add_subplot()
+        for slot, model in enumerate(models):
+            rows = frame[frame["model"] == model].set_index("value").reindex(values)
+            x = np.arange(len(values)) + (slot - (len(models) - 1) / 2) * width
+            tag = f"{_tag(analysis, model)}-bar"
+            _bars(ax, x, rows, width, colours[model], _text(model), tag)
+        prompts = frame.groupby("value")["prompts"].max()
+        labels = [f"{value.replace('_', ' ')}\n({_prompts(prompts[value])})" for value in values]
+        ax.set_xticks(range(len(values)), labels=labels)
+        if len(values) > 5:
+            ax.tick_params(axis="x", labelrotation=35)
+        ax.set_ylim(1, 5)
+        ax.set_ylabel("mean score (1-5)")
+        ax.set_title(
+            _wrap(
+                f"{short_label(leaf_id)}: mean score per value and model (bars start at 1)\n"
+                f"{_ci_text(analysis)}",
+                size - 2,
+            )
+        )
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+        return _save(fig, out_dir, f"value_bars-{leaf_id}")
+
+
+def difficulty_drop(analysis: Analysis, out_dir: str | Path) -> tuple[Path, Path]:
+    """Per model, the mean on basic and on advanced prompts with intervals, and the drop."""
+    import numpy as np
+    from matplotlib.patches import Patch
+
+    frame = _scope(analysis, "difficulty")
+    missing = {"basic", "advanced"} - set(frame["key"])
+    if missing:
+        raise NoDataError(
+            f"scores of scope 'difficulty' lack the key(s) {', '.join(sorted(missing))}"
+        )
+    models = _ranked(analysis, frame["model"].unique())
+    colours = model_colors(analysis.models)
+    x = np.arange(len(models))
+    size = max(7.5, 0.9 * len(models) + 2.5)
+    with _style():
+        fig = _new_figure(size, 4.8)
+        ax = fig.add_subplot()
+        for model, position in zip(models, x, strict=True):
+            rows = frame[frame["model"] == model].set_index("key").reindex(["basic", "advanced"])
+            tag = _tag(analysis, model)
+            _bars(ax, [position - 0.2], rows.iloc[:1], 0.38, colours[model], None, f"{tag}-basic")
+            _bars(
+                ax,
+                [position + 0.2],
+                rows.iloc[1:],
+                0.38,
+                colours[model],
+                None,
+                f"{tag}-advanced",
+                hatch="//",
+                alpha=0.45,
+            )
+            basic, advanced = rows["mean"].to_numpy(dtype=float)
+            if not math.isnan(basic - advanced):
+                top = np.nanmax(rows[["mean", "ci_high"]].to_numpy(dtype=float))
+                ax.text(
+                    float(position),
+                    min(top + 0.08, 4.9),
+                    f"{advanced - basic:+.2f}".replace("-", "\u2212"),
+                    ha="center",
+                    va="bottom",
+                    fontsize=8,
+                )
+        ax.set_xticks(x, labels=[_text(model) for model in models])
+        if len(models) > 6:
+            ax.tick_params(axis="x", labelrotation=35)
+        ax.set_ylim(1, 5)
+        ax.set_ylabel("mean score (1-5)")
+        ax.legend(
+            handles=[
+                Patch(facecolor="#777777", label="basic prompts"),
+                Patch(facecolor="#777777", alpha=0.45, hatch="//", label="advanced prompts"),
+            ],
+            loc="upper left",
+            bbox_to_anchor=(1.0, 1.0),
+            frameon=False,
+        )
+        ax.set_title(
+            _wrap(
+                "Basic vs advanced prompts: mean score per model (bars start at 1; numbers:"
+                f" advanced \u2212 basic)\n{_ci_text(analysis)}",
+                size - 2,
+            )
+        )
+        return _save(fig, out_dir, "difficulty_drop")
+
+
+def elo_heatmap(
+    analysis: Analysis,
+    out_dir: str | Path,
+    source: Literal["auto", "elo", "bradley_terry"] = "auto",
+) -> tuple[Path, Path]:
+    """Models x axes Elo, annotated: the online Elo frame, or the Bradley-Terry ``elo``
+    column (``source="auto"``: online Elo unless that frame is empty)."""
+    import numpy as np
+    from matplotlib import colormaps
+
+    if source == "auto":
+        source = "elo" if not analysis.elo.empty else "bradley_terry"
+    frame = analysis.elo if source == "elo" else analysis.bradley_terry
+    if frame.empty:
+        raise NoDataError(f"the analysis has no rows in its {source!r} frame")
+    scopes = _key_order("axis", [s for s in frame["scope"].unique() if s != "all"])
+    scopes += ["all"] if "all" in set(frame["scope"]) else []
+    pivot = frame.pivot(index="model", columns="scope", values="elo")
+    models = _ranked(analysis, pivot.index)
+    matrix = pivot.reindex(index=models, columns=scopes).to_numpy(dtype=float)
+    spread = max(float(np.nanmax(np.abs(matrix - 1000.0))), 1.0)
+    size = 1.1 * len(scopes) + 3.5
+    with _style():
+        fig = _new_figure(size, max(2.8, 0.38 * len(models) + 2.0))
+        ax = fig.add_subplot()
+        cmap = colormaps["RdBu"].with_extremes(bad="#d9d9d9")
+        image = ax.imshow(
+            matrix,
+            cmap=cmap,
+            vmin=1000 - spread,
+            vmax=1000 + spread,
+            aspect="auto",
+            interpolation="none",
+        )
+        labels = ["overall" if scope == "all" else scope.capitalize() for scope in scopes]
+        ax.set_xticks(range(len(scopes)), labels=labels)
+        ax.set_yticks(range(len(models)), labels=[_text(model) for model in models])
+        _annotate(ax, matrix, "{:.1f}", lambda value: abs(value - 1000) > 0.6 * spread)
+        fig.colorbar(image, ax=ax, label="Elo (1000 = average)", shrink=0.9)
+        ax.set_title(_wrap(_elo_title(analysis, source), size - 1.5))
+        return _save(fig, out_dir, "elo_heatmap")
+
+
+def default_value_leaves(analysis: Analysis) -> list[str]:
+    """The ``VALUE_LEAVES`` that have value scores, the one with most values first."""
+    scores = analysis.scores[analysis.scores["scope"] == "value"]
+    leaves = scores["key"].str.split("=", n=1).str[0]
+    counts = scores.assign(leaf=leaves).groupby("leaf")["key"].nunique()
+    present = [leaf for leaf in VALUE_LEAVES if leaf in counts.index]
+    return sorted(present, key=lambda leaf: -int(counts[leaf]))
+
+
+def all_plots(
+    analysis: Analysis, out_dir: str | Path, value_leaves: Sequence[str] | None = None
+) -> dict[str, list[Path]]:
+    """Every figure into ``out_dir``: name -> [png, svg]. Per-value bars for ``value_leaves``
+    (default: ``default_value_leaves``) are named ``value_bars:<leaf id>``. A figure without
+    data is skipped with a warning saying why."""
+    leaves = default_value_leaves(analysis) if value_leaves is None else list(value_leaves)
+    makers: dict[str, Callable[[], tuple[Path, Path]]] = {
+        "axis_radar": partial(axis_radar, analysis, out_dir),
+        "leaf_heatmap": partial(leaf_heatmap, analysis, out_dir),
+        **{f"value_bars:{leaf}": partial(value_bars, analysis, leaf, out_dir) for leaf in leaves},
+        "difficulty_drop": partial(difficulty_drop, analysis, out_dir),
+        "elo_heatmap": partial(elo_heatmap, analysis, out_dir),
+    }
+    written: dict[str, list[Path]] = {}
+    for name, make in makers.items():
+        try:
+            written[name] = list(make())
+        except NoDataError as missing:
+            warnings.warn(f"figure {name} not drawn: {missing}", stacklevel=2)
+    return written
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+@contextmanager
+def _style() -> Iterator[None]:
+    import matplotlib
+
+    with matplotlib.rc_context(
+        {
+            "svg.hashsalt": "scine",
+            "font.size": 9.0,
+            "axes.titlesize": 10.0,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+        }
+    ):
+        yield
+
+
+def _new_figure(width: float, height: float) -> Figure:
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def _save(fig: Figure, out_dir: str | Path, stem: str) -> tuple[Path, Path]:
+    folder = Path(out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    png, svg = folder / f"{stem}.png", folder / f"{stem}.svg"
+    fig.savefig(png, dpi=DPI, metadata={"Software": None})
+    fig.savefig(svg, metadata={"Date": None, "Creator": None})
+    return png, svg
+
+
+def _scope(analysis: Analysis, scope: str) -> pd.DataFrame:
+    frame = analysis.scores[analysis.scores["scope"] == scope]
+    frame = frame[frame["model"].isin(analysis.models)]
+    if frame.empty:
+        raise NoDataError(f"the analysis has no scores of scope {scope!r} for its models")
+    return frame
+
+
+def _key_order(scope: str, keys: Iterable[object]) -> list[str]:
+    """Axes in taxonomy order, basic before advanced, leaves by axis then id, others sorted."""
+    found = [str(key) for key in keys]
+    if scope == "difficulty":
+        return sorted(found, key=lambda key: (key != "basic", key != "advanced", key))
+    return sorted(found, key=lambda key: (_axis_rank(key.split(".", 1)[0]), key))
+
+
+def _axis_rank(axis: str) -> int:
+    return AXES.index(axis) if axis in AXES else len(AXES)
+
+
+def _ranked(analysis: Analysis, present: Iterable[object]) -> list[str]:
+    """The analysis' models that are ``present``, by overall mean score, best first."""
+    have = {str(model) for model in present}
+    overall = analysis.scores[analysis.scores["scope"] == "overall"]
+    means = dict(zip(overall["model"], overall["mean"].astype(float), strict=True))
+
+    def rank(model: str) -> tuple[float, int]:
+        mean = means.get(model, math.nan)
+        return (-mean if not math.isnan(mean) else math.inf, analysis.models.index(model))
+
+    return sorted((model for model in analysis.models if model in have), key=rank)
+
+
+def _tag(analysis: Analysis, model: str) -> str:
+    return f"model-{analysis.models.index(model)}"
+
+
+def _text(label: str) -> str:
+    """A label as plain text: matplotlib would read ``$...$`` as mathematics."""
+    return label.replace("$", r"\$")
+
+
+def _prompts(count: int) -> str:
+    return f"{count} prompt" if count == 1 else f"{count} prompts"
+
+
+def _wrap(title: str, width_inches: float) -> str:
+    """Each line of a title wrapped to about the width of its figure."""
+    import textwrap
+
+    columns = max(30, int(width_inches * 15))
+    return "\n".join(textwrap.fill(line, columns) for line in title.split("\n"))
+
+
+def _ci_text(analysis: Analysis) -> str:
+    level = float(analysis.settings.get("ci_level", 0.95))
+    method = analysis.settings.get("ci_method", "percentile bootstrap over prompts")
+    return f"{level:.0%} intervals: {method}"
+
+
+def _elo_title(analysis: Analysis, source: str) -> str:
+    if source == "elo":
+        k = analysis.settings.get("elo_k", "?")
+        orderings = analysis.settings.get("elo_orderings", "?")
+        k_text = f"{k:g}" if isinstance(k, int | float) else str(k)
+        return f"Online Elo per axis (K = {k_text}, mean over {orderings} seeded match orderings)"
+    return "Bradley-Terry strength per axis on the Elo scale (1000 + 400 log10 strength)"
+
+
+def _bars(
+    ax: Axes,
+    x: npt.ArrayLike,
+    rows: pd.DataFrame,
+    width: float,
+    colour: str,
+    label: str | None,
+    tag: str,
+    hatch: str | None = None,
+    alpha: float = 1.0,
+) -> None:
+    """Bars from 1 to each row's mean with asymmetric error bars (none where NaN); the bars'
+    SVG ids are ``<tag>-<index>``."""
+    import numpy as np
+
+    means = rows["mean"].to_numpy(dtype=float)
+    low = np.nan_to_num(means - rows["ci_low"].to_numpy(dtype=float))
+    high = np.nan_to_num(rows["ci_high"].to_numpy(dtype=float) - means)
+    bars = ax.bar(
+        x,
+        means - 1,
+        width,
+        bottom=1,
+        color=colour,
+        label=label,
+        hatch=hatch,
+        alpha=alpha,
+        edgecolor=colour,
+        linewidth=0.6,
+    )
+    for index, patch in enumerate(bars.patches):
+        patch.set_gid(f"{tag}-{index}")
+    ax.errorbar(
+        x,
+        means,
+        yerr=np.vstack([low, high]),
+        fmt="none",
+        ecolor="#222222",
+        elinewidth=0.8,
+        capsize=2,
+    )
+
+
+def _annotate(
+    ax: Axes, matrix: npt.NDArray[np.float64], fmt: str, light: Callable[[float], bool]
+) -> None:
+    """Write each finite cell's number, in white where ``light(value)`` (dark cells)."""
+    import numpy as np
+
+    for (row, col), value in np.ndenumerate(matrix):
+        if np.isfinite(value):
+            colour = "white" if light(float(value)) else "black"
+            ax.text(col, row, fmt.format(value), ha="center", va="center", fontsize=7, color=colour)
+
+
+def _axis_bands(ax: Axes, axes_of_columns: list[str]) -> None:
+    """White separators between axes and the axis names above the columns."""
+    starts = [
+        i for i, axis in enumerate(axes_of_columns) if i == 0 or axis != axes_of_columns[i - 1]
+    ]
+    ends = [*starts[1:], len(axes_of_columns)]
+    for start in starts[1:]:
+        ax.axvline(start - 0.5, color="white", linewidth=3)
+    top = ax.secondary_xaxis("top")
+    centres = [(start + end - 1) / 2 for start, end in zip(starts, ends, strict=True)]
+    top.set_xticks(centres, labels=[axes_of_columns[s].capitalize() for s in starts])
+    top.tick_params(length=0)
+    top.spines["top"].set_visible(False)

@@ -1,0 +1,334 @@
+"""Figures: valid PNG and SVG files, one colour per model everywhere, readable labels."""
+
+from __future__ import annotations
+
+import html
+import re
+import xml.etree.ElementTree as ET
+from itertools import combinations
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from scine.analysis.plots import (
+    NoDataError,
+    all_plots,
+    default_value_leaves,
+    difficulty_drop,
+    elo_heatmap,
+    leaf_heatmap,
+    model_colors,
+    short_label,
+    value_bars,
+)
+from scine.analysis.results import Analysis
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+MODELS = ["alpha-1", "beta <2> & co", "gamma $x$", "delta"]
+AXES = ["setup", "events", "lighting", "camera"]
+LEAVES = [
+    "setup.subjects.hair",
+    "setup.scene.set_design.props.material",
+    "events.portrayal.temporal",
+    "events.types.emotions.implicit",
+    "lighting.source.type",
+    "lighting.color_temperature",
+    "camera.extrinsics.angle",
+    "camera.creative_intent.shot_size",
+]
+VALUES = {
+    "lighting.source.type": ["sunlight", "hmi", "tungsten"],
+    "camera.extrinsics.angle": ["aerial", "dutch", "knee_level", "shoulder_level"],
+    "events.portrayal.temporal": ["causal", "sequential"],
+}
+SETTINGS = {
+    "n_boot": 200,
+    "seed": 7,
+    "ci_level": 0.95,
+    "alpha": 0.05,
+    "tie_margin": 0.0,
+    "ties": "half",
+    "elo_k": 4.0,
+    "elo_orderings": 10,
+    "ci_method": "percentile bootstrap, 200 resamples of prompts (clustered)",
+    "tie_policy": "a match is a tie when the two videos' vote means differ by at most 0",
+    "correction": "Holm over all model pairs, alpha = 0.05",
+    "elo": "online Elo, K = 4, mean of 10 seeded orderings",
+}
+ICC_FORMS = ["ICC1", "ICC2", "ICC3", "ICC1k", "ICC2k", "ICC3k"]
+
+
+def toy_analysis(models: list[str] = MODELS) -> Analysis:
+    """A small, realistic Analysis with every documented column (4 models, 4 axes)."""
+    rng = np.random.default_rng(3)
+    skill = dict(zip(models, np.linspace(0.8, -0.8, len(models)), strict=True))
+    keys: list[tuple[str, str]] = [("overall", "all")]
+    keys += [("axis", axis) for axis in AXES]
+    keys += [("group", leaf.rsplit(".", 1)[0]) for leaf in LEAVES]
+    keys += [("leaf", leaf) for leaf in LEAVES]
+    keys += [("value", f"{leaf}={value}") for leaf, values in VALUES.items() for value in values]
+    keys += [("genre", "comedy"), ("genre", "biography"), ("difficulty", "basic")]
+    keys += [("difficulty", "advanced"), ("role", "director"), ("role", "screenwriter")]
+    keys += [("temporal", "causal"), ("temporal", "sequential"), ("split", "scripts")]
+    rows = []
+    for scope, key in dict.fromkeys(keys):
+        for model in models:
+            mean = float(
+                np.clip(3.2 + skill[model] - 0.4 * (key == "advanced") + rng.normal(0, 0.1), 1, 5)
+            )
+            half = float(rng.uniform(0.05, 0.3))
+            rows.append(
+                {
+                    "scope": scope,
+                    "key": key,
+                    "model": model,
+                    "mean": mean,
+                    "ci_low": mean - half,
+                    "ci_high": mean + half,
+                    "items": int(rng.integers(20, 400)),
+                    "prompts": int(rng.integers(10, 100)),
+                }
+            )
+    scores = pd.DataFrame(rows)
+    for column in ("mean", "ci_low", "ci_high"):
+        scores[column.replace("mean", "mean01").replace("ci_", "ci01_")] = (scores[column] - 1) / 4
+    icc = pd.DataFrame(
+        [
+            {
+                "level": level,
+                "Type": form,
+                "Description": f"{form} description",
+                "ICC": 0.5 + i / 20,
+                "F": 3.0 + i,
+                "df1": 99,
+                "df2": 198,
+                "pval": 1e-9,
+                "ci_low": 0.4,
+                "ci_high": 0.7,
+                "estimator": "henderson1+bootstrap" if level == "item" else "anova",
+                "targets": 100,
+                "raters": 3,
+            }
+            for level in ("item", "model", "pair")
+            for i, form in enumerate(ICC_FORMS)
+        ]
+    )
+    alpha = pd.DataFrame(
+        [
+            {"level": "item", "metric": "ordinal", "alpha": 0.61, "units": 900, "values": 2700},
+            {"level": "item", "metric": "interval", "alpha": 0.63, "units": 900, "values": 2700},
+            {"level": "model", "metric": "interval", "alpha": 0.95, "units": 4, "values": 12},
+        ]
+    )
+    wilcoxon = pd.DataFrame(
+        [
+            {
+                "scope": "all",
+                "model_a": a,
+                "model_b": b,
+                "n": 120,
+                "mean_a": 3.1,
+                "mean_b": 2.9,
+                "statistic": 1500.0,
+                "pval": 0.004,
+                "pval_holm": 0.02,
+                "rank_biserial": 0.3,
+                "significant": True,
+            }
+            for a, b in combinations(sorted(models), 2)
+        ]
+    )
+    scopes = ["all", *AXES]
+    bradley_terry = pd.DataFrame(
+        [
+            {
+                "scope": scope,
+                "model": model,
+                "strength": 10 ** (skill[model] / 2),
+                "elo": 1000 + 200 * skill[model] + rng.normal(0, 20),
+                "ci_low": 950.0,
+                "ci_high": 1050.0,
+                "wins": 40,
+                "losses": 30,
+                "ties": 5,
+            }
+            for scope in scopes
+            for model in models
+        ]
+    )
+    elo = pd.DataFrame(
+        [
+            {
+                "scope": scope,
+                "model": model,
+                "elo": 1000 + 150 * skill[model] + rng.normal(0, 10),
+                "games": 75,
+            }
+            for scope in scopes
+            for model in models
+        ]
+    )
+    correlations = pd.DataFrame(
+        [
+            {
+                "scope": "temporal",
+                "a": "causal",
+                "b": "sequential",
+                "rho": 0.94,
+                "pval": 0.01,
+                "models": len(models),
+            }
+        ]
+    )
+    return Analysis(
+        models=list(models),
+        scores=scores,
+        icc=icc,
+        alpha=alpha,
+        wilcoxon=wilcoxon,
+        tiers=[list(models[:2]), list(models[2:])],
+        bradley_terry=bradley_terry,
+        elo=elo,
+        correlations=correlations,
+        settings=dict(SETTINGS),
+        excluded={"unknown video_id": 3, "repeated vote (same rater, video, question)": 2},
+        counts={"ratings": 2700, "items": 900, "prompts": 60, "questions": 225, "raters": 12},
+    )
+
+
+def model_mark_colours(svg: Path) -> dict[int, set[str]]:
+    """Colours of the marks tagged ``model-<index>-...`` in an SVG, by model index."""
+    found: dict[int, set[str]] = {}
+    for element in ET.parse(svg).getroot().iter():
+        match = re.fullmatch(r"model-(\d+)-.*", element.get("id", ""))
+        if not match:
+            continue
+        for child in element.iter():
+            style = child.get("style", "")
+            for colour in re.findall(r"(?:fill|stroke): (#[0-9a-f]{6})", style):
+                found.setdefault(int(match.group(1)), set()).add(colour)
+    return found
+
+
+def svg_texts(svg: Path) -> list[str]:
+    """The texts of an SVG in drawing order (matplotlib writes each one as a comment)."""
+    return [html.unescape(text) for text in re.findall(r"<!-- (.*?) -->", svg.read_text())]
+
+
+def assert_png_and_svg(paths: tuple[Path, Path] | list[Path]) -> None:
+    png, svg = paths
+    assert (png.suffix, svg.suffix) == (".png", ".svg")
+    assert png.stem == svg.stem
+    assert png.read_bytes()[:8] == PNG_MAGIC
+    assert ET.parse(svg).getroot().tag == "{http://www.w3.org/2000/svg}svg"
+
+
+@pytest.fixture(scope="module")
+def drawn(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Path]]:
+    return all_plots(toy_analysis(), tmp_path_factory.mktemp("plots"))
+
+
+def test_all_plots_writes_every_figure_as_png_and_svg(drawn: dict[str, list[Path]]) -> None:
+    assert list(drawn) == [
+        "axis_radar",
+        "leaf_heatmap",
+        "value_bars:camera.extrinsics.angle",
+        "value_bars:lighting.source.type",
+        "value_bars:events.portrayal.temporal",
+        "difficulty_drop",
+        "elo_heatmap",
+    ]
+    for paths in drawn.values():
+        assert_png_and_svg(paths)
+
+
+def test_a_model_has_one_colour_in_every_figure(drawn: dict[str, list[Path]]) -> None:
+    colours = model_colors(MODELS)
+    expected = {index: {colours[model]} for index, model in enumerate(MODELS)}
+    coloured = [name for name in drawn if "heatmap" not in name]
+    for name in coloured:
+        assert model_mark_colours(drawn[name][1]) == expected, name
+    assert len(set(colours.values())) == len(MODELS)
+
+
+def test_colours_depend_on_position_and_stay_distinct_for_many_models() -> None:
+    assert model_colors(["a", "b"])["a"] == model_colors(["a", "z", "y"])["a"] == "#1f77b4"
+    for count in (10, 13, 20, 25):
+        assert len(set(model_colors([f"m{i}" for i in range(count)]).values())) == count
+
+
+def test_the_same_analysis_gives_byte_identical_files(
+    drawn: dict[str, list[Path]], tmp_path: Path
+) -> None:
+    again = leaf_heatmap(toy_analysis(), tmp_path)
+    for first, second in zip(drawn["leaf_heatmap"], again, strict=True):
+        assert first.read_bytes() == second.read_bytes()
+
+
+def test_labels_are_short_and_model_names_are_literal(drawn: dict[str, list[Path]]) -> None:
+    assert short_label("camera.extrinsics.angle") == "extrinsics › angle"
+    assert short_label("setup.scene.set_design.props.material") == "props › material"
+    assert short_label("lighting.color_temperature") == "lighting › color temperature"
+    radar = drawn["axis_radar"][1]
+    assert "gamma $x$" in svg_texts(radar)
+    assert "Oblique" not in radar.read_text()  # $x$ was not typeset as mathematics
+
+
+def test_leaf_heatmap_groups_leaves_by_axis_and_annotates(drawn: dict[str, list[Path]]) -> None:
+    texts = svg_texts(drawn["leaf_heatmap"][1])
+    assert texts[:4] == ["Setup", "Events", "Lighting", "Camera"]
+    ordered = sorted(LEAVES, key=lambda leaf: (AXES.index(leaf.split(".")[0]), leaf))
+    assert texts[4:12] == [short_label(leaf) for leaf in ordered]
+    analysis = toy_analysis()
+    leaf = analysis.scores[analysis.scores["scope"] == "leaf"]
+    assert sorted(texts[16:48]) == sorted(f"{value:.2f}" for value in leaf["mean"])
+
+
+def test_value_bars_order_values_and_name_the_interval_method(
+    drawn: dict[str, list[Path]],
+) -> None:
+    texts = svg_texts(drawn["value_bars:lighting.source.type"][1])
+    scores = toy_analysis().scores
+    values = scores[scores["key"].str.startswith("lighting.source.type=")]
+    by_value = values.groupby("key")["mean"].mean().sort_values(ascending=False)
+    expected = [key.split("=")[1] for key in by_value.index]
+    assert [text for text in texts if text in expected] == expected
+    title = " ".join(texts)
+    assert "95% intervals: percentile bootstrap, 200 resamples of prompts" in title
+
+
+def test_value_bars_need_the_leaf_and_say_which_leaves_exist(tmp_path: Path) -> None:
+    with pytest.raises(NoDataError, match=r"leaves with values: camera\.extrinsics\.angle"):
+        value_bars(toy_analysis(), "setup.subjects.hair", tmp_path)
+
+
+def test_default_value_leaves_pick_the_leaves_with_most_values() -> None:
+    assert default_value_leaves(toy_analysis()) == [
+        "camera.extrinsics.angle",
+        "lighting.source.type",
+        "events.portrayal.temporal",
+    ]
+
+
+def test_elo_heatmap_falls_back_to_bradley_terry(tmp_path: Path) -> None:
+    analysis = toy_analysis()
+    analysis.elo = analysis.elo.iloc[0:0]
+    paths = elo_heatmap(analysis, tmp_path)
+    assert_png_and_svg(paths)
+    texts = svg_texts(paths[1])
+    assert any(text.startswith("Bradley-Terry strength per axis") for text in texts)
+    assert {f"{value:.1f}" for value in analysis.bradley_terry["elo"]} <= set(texts)
+    online = svg_texts(elo_heatmap(toy_analysis(), tmp_path / "online")[1])
+    assert any(text.startswith("Online Elo per axis (K = 4, mean over 10") for text in online)
+
+
+def test_a_figure_without_data_is_a_warning_in_all_plots(tmp_path: Path) -> None:
+    analysis = toy_analysis()
+    analysis.scores = analysis.scores[analysis.scores["scope"] != "difficulty"]
+    with pytest.raises(NoDataError, match="scope 'difficulty'"):
+        difficulty_drop(analysis, tmp_path)
+    with pytest.warns(UserWarning, match="difficulty_drop not drawn"):
+        drawn = all_plots(analysis, tmp_path, value_leaves=[])
+    assert sorted(drawn) == ["axis_radar", "elo_heatmap", "leaf_heatmap"]
