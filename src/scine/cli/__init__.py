@@ -12,11 +12,14 @@ from scine.bench.prompt_files import PromptFileError
 from scine.bench.seeds import SeedError
 from scine.records import RecordError
 from scine.taxonomy import TaxonomyError, UnknownNodeError
+from scine.video.generate import GenerateError
+from scine.video.importer import VideoImportError
 
 from ._console import fail
 from .analysis import analyze, simulate
 from .bench import app as bench_app
 from .taxonomy import app as taxonomy_app
+from .videos import app as videos_app
 
 __all__ = ["app", "main"]
 
@@ -29,6 +32,7 @@ app = typer.Typer(
 )
 app.add_typer(taxonomy_app, name="taxonomy")
 app.add_typer(bench_app, name="bench")
+app.add_typer(videos_app, name="videos")
 app.command("simulate")(simulate)
 app.command("analyze")(analyze)
 
@@ -62,5 +66,7 @@ def main(argv: list[str] | None = None) -> None:
         PromptFileError,
         SeedError,
         StudyError,
+        GenerateError,
+        VideoImportError,
     ) as exc:
         fail(str(exc))
