@@ -20,6 +20,7 @@ from scine.video.sample import (
     SampledFrames,
     SamplingError,
     VideoSampling,
+    _rgb,
     frames_at,
     resized_size,
     sample_frames,
@@ -226,6 +227,16 @@ def test_skipping_unreferenced_frames_gives_the_same_frames(clip: Path) -> None:
     if clip.parent.name.startswith(("libx264", "libx265")):  # B-frames nothing refers to
         assert fast.decoded < full.decoded
     assert np.array_equal(sample_frames(clip).frames, sample_frames(clip, fast=False).frames)
+
+
+def test_frames_are_the_ones_a_plain_decode_gives(clip: Path) -> None:
+    # the stream probe on opening decodes nothing; the frames' decoder must not inherit that
+    times = [k / FPS for k in (0, 7, 30, 47)]
+    sampled = frames_at(clip, times, RAW)
+    with av.open(str(clip)) as container:
+        plain = [frame for k, frame in enumerate(container.decode(video=0)) if k in (0, 7, 30, 47)]
+    expected = np.stack([_rgb(frame, (WIDTH, HEIGHT)) for frame in plain])
+    assert np.array_equal(sampled.frames, expected)
 
 
 @pytest.mark.parametrize("suffix", [".mov", ".ts", ".flv"])
