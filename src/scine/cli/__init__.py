@@ -18,6 +18,8 @@ from scine.video.importer import VideoImportError
 from ._console import fail
 from .analysis import analyze, simulate
 from .bench import app as bench_app
+from .judge import app as judge_app
+from .judge import probe
 from .taxonomy import app as taxonomy_app
 from .videos import app as videos_app
 
@@ -33,6 +35,8 @@ app = typer.Typer(
 app.add_typer(taxonomy_app, name="taxonomy")
 app.add_typer(bench_app, name="bench")
 app.add_typer(videos_app, name="videos")
+app.add_typer(judge_app, name="judge")
+app.command("probe")(probe)
 app.command("simulate")(simulate)
 app.command("analyze")(analyze)
 

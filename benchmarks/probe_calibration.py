@@ -1,0 +1,247 @@
+"""Accuracy, confusion matrices, robustness and speed of the measured probes on synthetic shots.
+
+    python benchmarks/probe_calibration.py [--n 500] [--seed 2026] [--shots-dir DIR]
+        [--robust 150] [--out results.json]
+
+Renders ``--n`` shots with ``scine videos synth`` (seed 2026: the tests and the probes'
+development set use other seeds) into ``--shots-dir`` (kept and reused), probes each one, and
+compares every reading with the shot's ground truth, leaf by leaf, on the shots whose truth
+names that leaf: accuracy, with abstentions counted as wrong, and a confusion matrix (truth
+rows, read columns, "-" = abstained). Camera movement is also scored on single-motion shots
+(no handheld shake) strictly and leniently (the true value has the top belief, ties included:
+zoom and dolly, pan and truck differ only by parallax).
+
+Robustness, on the first ``--robust`` shots: Gaussian noise (sigma 8 levels) added to the
+sampled frames; the same shots encoded at CRF 35; camera-movement shots re-rendered with a
+ball crossing the frame. Speed: videos per second of ``rate_with_probes``-style work (sample +
+probe, one video per thread, one thread per CPU) over the shots, and of sampling alone.
+Prints markdown tables and writes the full figures as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from scine.judge._reading import Clip
+from scine.judge.probes import LEAVES, PROBE_SAMPLING, Reading, load_clip, probe_clip
+from scine.video.synth import ShotSpec, render, synth_suite
+
+MOVEMENT = "camera.trajectory.movement"
+NOISE_SIGMA = 8.0
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def shots(folder: Path, n: int, seed: int, crf: int = 18) -> list[tuple[Path, dict[str, Any]]]:
+    """``n`` synthetic shots and their truth rows, rendered where missing."""
+    truth_path = folder / "truth.jsonl"
+    if not truth_path.exists() or sum(1 for _ in truth_path.open()) < n:
+        log(f"rendering {n} shots (seed {seed}, crf {crf}) into {folder}")
+        _, truth = synth_suite(n, seed, folder, crf=crf)
+        truth_path.write_text("".join(json.dumps(row) + "\n" for row in truth))
+    rows = [json.loads(line) for line in truth_path.open()][:n]
+    return [(folder / "videos" / f"{row['video_id']}.mp4", row) for row in rows]
+
+
+def truth_of(row: dict[str, Any]) -> dict[str, str]:
+    return {control["node"]: control["value"] for control in row["controls"]}
+
+
+def probe_all(
+    paths: Iterable[Path], perturb: Callable[[Clip], Clip] | None = None
+) -> list[dict[str, Reading]]:
+    """Each video's readings by leaf, one video per thread."""
+
+    def one(path: Path) -> dict[str, Reading]:
+        clip = load_clip(path, threaded=False)
+        readings = probe_clip(perturb(clip) if perturb else clip)
+        return {reading.node: reading for reading in readings}
+
+    with ThreadPoolExecutor(max_workers=len(os.sched_getaffinity(0))) as pool:
+        return list(pool.map(one, paths))
+
+
+def noisy(clip: Clip) -> Clip:
+    """The clip with Gaussian noise of ``NOISE_SIGMA`` levels (seeded by its source)."""
+    rng = np.random.default_rng(abs(hash(clip.source)) % 2**32)
+    frames = np.clip(clip.frames + rng.normal(0, NOISE_SIGMA, clip.frames.shape), 0, 255)
+    frames = frames.astype(np.uint8)
+    gray = np.stack([cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY) for frame in frames])
+    return Clip(frames, gray, clip.timestamps, clip.fps, clip.source)
+
+
+def is_right(reading: Reading | None, value: str, lenient: bool = False) -> bool:
+    """The reading's value is ``value``; leniently, ``value`` has the top belief (ties too)."""
+    if reading is None:
+        return False
+    if reading.value == value:
+        return True
+    if not lenient or value not in reading.support:
+        return False
+    return reading.support[value] >= max(reading.support.values()) - 1e-9
+
+
+def scores(
+    readings: list[dict[str, Reading]], rows: list[dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """Per leaf: accuracy and confusion over the shots whose truth names the leaf."""
+    result: dict[str, dict[str, Any]] = {}
+    for leaf in sorted(LEAVES):
+        pairs = [
+            (truth_of(row)[leaf], read.get(leaf))
+            for read, row in zip(readings, rows, strict=True)
+            if leaf in truth_of(row)
+        ]
+        if not pairs:
+            continue
+        confusion: dict[str, Counter[str]] = defaultdict(Counter)
+        for value, reading in pairs:
+            confusion[value][(reading.value if reading else None) or "-"] += 1
+        result[leaf] = {
+            "shots": len(pairs),
+            "accuracy": round(sum(is_right(r, v) for v, r in pairs) / len(pairs), 4),
+            "abstained": sum(1 for _, r in pairs if r is None or r.value is None),
+            "confusion": {value: dict(row) for value, row in sorted(confusion.items())},
+        }
+    single = [
+        (truth_of(row)[MOVEMENT], read.get(MOVEMENT))
+        for read, row in zip(readings, rows, strict=True)
+        if row["spec"]["handheld"] == 0
+    ]
+    result["movement_single_motion"] = {
+        "shots": len(single),
+        "strict": round(sum(is_right(r, v) for v, r in single) / max(1, len(single)), 4),
+        "lenient": round(
+            sum(is_right(r, v, lenient=True) for v, r in single) / max(1, len(single)), 4
+        ),
+    }
+    steady = [
+        read.get("lighting.advanced.motion")
+        for read, row in zip(readings, rows, strict=True)
+        if row["spec"]["light_motion"] is None
+    ]
+    result["light_motion_false_alarms"] = {
+        "steady_shots": len(steady),
+        "read_as_moving": sum(1 for r in steady if r is not None and r.value is not None),
+    }
+    dutch = [
+        (bool(row["spec"]["dutch"]), read.get("camera.extrinsics.angle"))
+        for read, row in zip(readings, rows, strict=True)
+        if row["spec"]["movement"] != "roll"
+    ]
+    result["dutch_vs_level"] = {
+        "shots": len(dutch),
+        "accuracy": round(
+            sum((r is not None and r.value == "dutch") == is_dutch for is_dutch, r in dutch)
+            / max(1, len(dutch)),
+            4,
+        ),
+    }
+    return result
+
+
+def with_subject(path: Path, row: dict[str, Any], folder: Path) -> tuple[Path, dict[str, Any]]:
+    """The shot re-rendered with a ball crossing the frame left to right."""
+    spec = ShotSpec(**{**row["spec"], "subject": "left_to_right"})
+    target = folder / path.name
+    if not target.exists():
+        render(spec, target, seed=1)
+    return target, {**row, "spec": spec.model_dump(mode="json")}
+
+
+def speed(paths: list[Path]) -> dict[str, float]:
+    """Videos per second: sample + probe, and sample alone, one video per thread."""
+    workers = len(os.sched_getaffinity(0))
+
+    def timed(work: Callable[[Path], object]) -> float:
+        start = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(work, paths))
+        return round(len(paths) / (time.perf_counter() - start), 1)
+
+    timed(lambda p: load_clip(p, threaded=False))  # warm the page cache
+    return {
+        "cpus": workers,
+        "videos": len(paths),
+        "probe_videos_per_s": timed(lambda p: probe_clip(load_clip(p, threaded=False))),
+        "sample_only_videos_per_s": timed(lambda p: load_clip(p, threaded=False)),
+    }
+
+
+def table(figures: dict[str, dict[str, Any]], title: str) -> str:
+    lines = [
+        f"\n{title}\n",
+        "| leaf | shots | accuracy | abstained |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for leaf, row in figures.items():
+        if "accuracy" in row and "abstained" in row:
+            lines.append(
+                f"| {leaf} | {row['shots']} | {row['accuracy']:.3f} | {row['abstained']} |"
+            )
+    for key in ("movement_single_motion", "dutch_vs_level", "light_motion_false_alarms"):
+        lines.append(f"\n{key}: {figures[key]}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--n", type=int, default=500)
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--shots-dir", type=Path, default=Path("/tmp/scine-probe-shots"))
+    parser.add_argument("--robust", type=int, default=150, help="shots in each robustness set")
+    parser.add_argument("--out", type=Path, help="write the figures as JSON here")
+    args = parser.parse_args()
+
+    base = shots(args.shots_dir / "crf18", args.n, args.seed)
+    paths, rows = [p for p, _ in base], [r for _, r in base]
+    log("probing")
+    clean = scores(probe_all(paths), rows)
+    log("robustness: noise")
+    some = slice(0, args.robust)
+    noise = scores(probe_all(paths[some], noisy), rows[some])
+    compressed = shots(args.shots_dir / "crf35", args.robust, args.seed, crf=35)
+    log("robustness: CRF 35")
+    crf35 = scores(probe_all(p for p, _ in compressed), [r for _, r in compressed])
+    (args.shots_dir / "subject").mkdir(exist_ok=True)
+    log("robustness: moving subject")
+    moving = [
+        with_subject(p, r, args.shots_dir / "subject")
+        for p, r in base[some]
+        if r["spec"]["subject"] is None
+    ]
+    subject = scores(probe_all(p for p, _ in moving), [r for _, r in moving])
+    log("speed")
+    figures = {
+        "sampling": PROBE_SAMPLING.model_dump(),
+        "sampling_key": PROBE_SAMPLING.key(),
+        "seed": args.seed,
+        "clean": clean,
+        "noise_sigma_8": noise,
+        "crf_35": crf35,
+        "moving_subject": subject,
+        "speed": speed(paths[:100]),
+    }
+    for name in ("clean", "noise_sigma_8", "crf_35", "moving_subject"):
+        print(table(figures[name], f"## {name}"))
+    print(f"\nspeed: {figures['speed']}")
+    if args.out:
+        args.out.write_text(json.dumps(figures, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

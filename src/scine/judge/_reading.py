@@ -1,0 +1,54 @@
+"""What the measured probes share: the frames they look at and what each one reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from pydantic import JsonValue
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+__all__ = ["Clip", "Reading", "abstain"]
+
+
+@dataclass(frozen=True)
+class Clip:
+    """The frames every probe of one video reads, sampled once.
+
+    ``frames`` is uint8 RGB (T, H, W, 3); ``gray`` the same frames as uint8 luma (T, H, W);
+    ``timestamps`` the seconds at which each frame is on screen; ``fps`` the sampling rate
+    (frames per second of video time); ``source`` the file they came from.
+    """
+
+    frames: NDArray[np.uint8]
+    gray: NDArray[np.uint8]
+    timestamps: NDArray[np.float64]
+    fps: float
+    source: str
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What one probe measured for one taxonomy leaf of one video.
+
+    ``value`` is the value id the probe reads (None: it abstains, and ``reason`` says why);
+    ``confidence`` (0-1) is its belief in that value; ``support`` gives a belief (0-1) for
+    every value of the leaf the probe can tell apart, so a question about any of those
+    values can be scored (a value missing from ``support`` cannot be judged by this probe);
+    ``measure`` holds the raw measurements, JSON-ready, that the reading was made from.
+    """
+
+    node: str
+    value: str | None
+    confidence: float
+    support: dict[str, float] = field(default_factory=dict)
+    measure: dict[str, JsonValue] = field(default_factory=dict)
+    reason: str | None = None
+
+
+def abstain(node: str, reason: str, measure: dict[str, JsonValue] | None = None) -> Reading:
+    """A reading that makes no claim about ``node``, with the reason."""
+    return Reading(node=node, value=None, confidence=0.0, measure=measure or {}, reason=reason)
