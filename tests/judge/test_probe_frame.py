@@ -15,6 +15,7 @@ from scine.judge._clip import load_clip  # noqa: E402
 from scine.judge._probe_frame import probe_dutch, probe_shot_size  # noqa: E402
 from scine.judge._reading import Clip, Reading  # noqa: E402
 from scine.video.synth import ShotSpec, render  # noqa: E402
+from tests.judge.videos import write_video  # noqa: E402
 
 SHORT: dict[str, Any] = {"seconds": 2.0, "fps": 24.0}
 SEED = 11
@@ -24,17 +25,6 @@ def shoot(folder: Path, name: str, **fields: Any) -> Clip:
     spec = ShotSpec(**{**SHORT, **fields})
     render(spec, folder / f"{name}.mp4", seed=SEED)
     return load_clip(folder / f"{name}.mp4")
-
-
-def write(path: Path, frames: Any) -> Clip:
-    """Encode (T, H, W, 3) uint8 frames at 24 fps with PyAV and load them as a clip."""
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=24)
-        stream.width, stream.height, stream.pix_fmt = frames.shape[2], frames.shape[1], "yuv420p"
-        for image in frames:
-            out.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
-        out.mux(stream.encode())
-    return load_clip(path)
 
 
 @pytest.fixture(scope="module")
@@ -48,9 +38,13 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Clip]:
         "ecu": shoot(folder, "ecu", shot_size="extreme_close_up", size=square),
         "medium": shoot(folder, "medium", shot_size="medium", size=square),
         "brick": shoot(folder, "brick", photo="brick", size=(426, 240)),
-        "black": write(folder / "black.mp4", np.zeros((24, 144, 256, 3), np.uint8)),
-        "noise": write(
-            folder / "noise.mp4", rng.integers(0, 256, (24, 144, 256, 3), dtype=np.uint8)
+        "black": load_clip(
+            write_video(folder / "black.mp4", np.zeros((24, 144, 256, 3), np.uint8))
+        ),
+        "noise": load_clip(
+            write_video(
+                folder / "noise.mp4", rng.integers(0, 256, (24, 144, 256, 3), dtype=np.uint8)
+            )
         ),
     }
 

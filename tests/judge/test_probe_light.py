@@ -23,6 +23,7 @@ from scine.judge._probe_light import (  # noqa: E402
 )
 from scine.judge._reading import Clip, Reading  # noqa: E402
 from scine.video.synth import ShotSpec, render  # noqa: E402
+from tests.judge.videos import write_video  # noqa: E402
 
 SMALL: dict[str, Any] = {"size": (426, 240), "seconds": 3.0, "fps": 24.0}
 SHOTS: dict[str, dict[str, Any]] = {
@@ -65,17 +66,6 @@ def check(reading: Reading) -> None:
         assert reading.reason
     else:
         assert reading.confidence == reading.support[reading.value]
-
-
-def write_video(path: Path, frames: Any) -> Path:
-    """Encode RGB frames (T, H, W, 3) with H.264 at 24 fps."""
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=24)
-        stream.width, stream.height, stream.pix_fmt = frames.shape[2], frames.shape[1], "yuv420p"
-        for image in frames:
-            out.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
-        out.mux(stream.encode())
-    return path
 
 
 # -- key and contrast ------------------------------------------------------------------------

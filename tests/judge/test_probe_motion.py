@@ -7,7 +7,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import av
 import numpy as np
 import pytest
 
@@ -15,6 +14,7 @@ from scine.judge._clip import load_clip
 from scine.judge._probe_motion import probe_movement
 from scine.judge._reading import Reading
 from scine.video.synth import ShotSpec, render, speed_for
+from tests.judge.videos import write_video
 
 SHOT: dict[str, Any] = {"size": (426, 240), "seconds": 3.0, "fps": 24.0}
 MOVEMENT, RIG, SPEED = (
@@ -44,18 +44,6 @@ def probe(tmp_path_factory: pytest.TempPathFactory) -> Probe:
         return done[key]
 
     return shoot
-
-
-def write_video(path: Path, frames: np.ndarray) -> Path:
-    """Encode RGB frames at 24 fps with PyAV."""
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=24)
-        stream.height, stream.width = frames.shape[1:3]
-        stream.pix_fmt = "yuv420p"
-        for image in frames:
-            out.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
-        out.mux(stream.encode())
-    return path
 
 
 def assert_valid(reading: Reading) -> None:

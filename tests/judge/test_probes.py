@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -18,22 +17,11 @@ from scine.judge.probe_rater import rate_with_probes  # noqa: E402
 from scine.judge.probes import LEAVES, PROBES, Reading, probe_video, score  # noqa: E402
 from scine.records import Question, Rating, Video, read_jsonl, write_jsonl  # noqa: E402
 from scine.video.synth import ShotSpec, render  # noqa: E402
+from tests.judge.videos import write_video  # noqa: E402
 
 SIZE = (426, 240)
 FORMAT = {"fps": 24.0, "frames": 72, "width": SIZE[0], "height": SIZE[1]}
 runner = CliRunner()
-
-
-def solid(path: Path, level: int, frames: int = 24) -> Path:
-    """A video of ``frames`` frames of one grey ``level``."""
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=Fraction(24))
-        stream.width, stream.height, stream.pix_fmt = SIZE[0], SIZE[1], "yuv420p"
-        image = np.full((SIZE[1], SIZE[0], 3), level, np.uint8)
-        for _ in range(frames):
-            out.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
-        out.mux(stream.encode())
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +34,9 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     paths = {name: folder / f"{name}.mp4" for name in specs}
     for name, spec in specs.items():
         render(spec, paths[name], seed=1)
-    paths["black"] = solid(folder / "black.mp4", 0)
+    paths["black"] = write_video(
+        folder / "black.mp4", np.zeros((24, SIZE[1], SIZE[0], 3), np.uint8)
+    )
     return paths
 
 
