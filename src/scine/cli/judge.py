@@ -140,3 +140,57 @@ def probe(
         console.print(table)
     if unreadable:
         fail(f"{unreadable} of {len(paths)} video(s) could not be read")
+
+
+@app.command("agreement")
+def agreement_command(
+    human: Annotated[
+        Path,
+        typer.Option(
+            "--human",
+            help="Study folder: prompts, questions, videos and the experts' ratings.",
+        ),
+    ],
+    model: Annotated[Path, typer.Option("--model", help="The rater's ratings (.jsonl/.parquet).")],
+    rater: Annotated[
+        str | None, typer.Option("--rater", help="Which rater, if the file holds several.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+) -> None:
+    """Pairwise accuracy of a rater against the experts: overall, per axis, leaf and model.
+
+    A pair is two videos of one prompt rated on the same question; the experts prefer the
+    higher mean of their votes. Reported without ties (expert ties dropped, rater ties
+    wrong) and with ties (tie threshold calibrated on the other half of the prompts).
+    """
+    from scine.analysis.agreement import AgreementError, agreement, model_scores
+    from scine.analysis.table import load_study, read_ratings
+
+    study = load_study(human, rater_kind="human")
+    try:
+        figures = agreement(study, model_scores(read_ratings(model), rater))
+    except AgreementError as exc:
+        fail(str(exc))
+    if as_json:
+        echo_json(json.dumps(figures, indent=2))
+        return
+    table = Table(title=f"agreement of {model} with the experts of {human}", title_justify="left")
+    for column in ("scope", "accuracy", "pairs"):
+        table.add_column(column)
+
+    def row(scope: str, cell: dict[str, object]) -> None:
+        accuracy = cell["accuracy"]
+        shown = "-" if accuracy is None else f"{float(accuracy):.3f}"  # type: ignore[arg-type]
+        table.add_row(scope, shown, str(cell["pairs"]))
+
+    row("all, without ties", figures["without_ties"])
+    row("all, with ties", figures["with_ties"])
+    for group in ("by_axis", "by_generator", "by_node"):
+        for scope, cell in figures[group].items():
+            row(f"{group[3:]}: {scope}", cell)
+    console.print(table)
+    console.print(
+        f"{figures['pairs']} pair(s) of the {figures['design']} design; "
+        f"{figures['unscored_pairs']} without a score from the rater; "
+        f"{figures['without_ties']['expert_ties_dropped']} expert tie(s) dropped"
+    )
