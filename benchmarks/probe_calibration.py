@@ -95,6 +95,35 @@ def is_right(reading: Reading | None, value: str, lenient: bool = False) -> bool
     return reading.support[value] >= max(reading.support.values()) - 1e-9
 
 
+def calibration(pairs: list[tuple[str, Reading | None]]) -> dict[str, Any]:
+    """How well beliefs match hit rates: every (belief in u, u is the true value) over the
+    values u each reading supports. Brier score, expected calibration error (10 bins), and
+    the mean 1-5 score (1 + 4 p) of the true value against that of the other values."""
+    beliefs = [
+        (p, value == truth)
+        for truth, reading in pairs
+        if reading is not None
+        for value, p in reading.support.items()
+    ]
+    if not beliefs:
+        return {"beliefs": 0}
+    p = np.array([b for b, _ in beliefs])
+    hit = np.array([h for _, h in beliefs], dtype=float)
+    bins = np.minimum((p * 10).astype(int), 9)
+    ece = sum(
+        abs(p[bins == k].mean() - hit[bins == k].mean()) * (bins == k).sum()
+        for k in range(10)
+        if (bins == k).any()
+    ) / len(p)
+    return {
+        "beliefs": len(p),
+        "brier": round(float(np.mean((p - hit) ** 2)), 4),
+        "ece": round(float(ece), 4),
+        "mean_score_true": round(float(np.mean(1 + 4 * p[hit == 1])), 3) if hit.any() else None,
+        "mean_score_other": round(float(np.mean(1 + 4 * p[hit == 0])), 3),
+    }
+
+
 def scores(
     readings: list[dict[str, Reading]], rows: list[dict[str, Any]]
 ) -> dict[str, dict[str, Any]]:
@@ -116,6 +145,7 @@ def scores(
             "accuracy": round(sum(is_right(r, v) for v, r in pairs) / len(pairs), 4),
             "abstained": sum(1 for _, r in pairs if r is None or r.value is None),
             "confusion": {value: dict(row) for value, row in sorted(confusion.items())},
+            "calibration": calibration(pairs),
         }
     single = [
         (truth_of(row)[MOVEMENT], read.get(MOVEMENT))
@@ -185,13 +215,16 @@ def speed(paths: list[Path]) -> dict[str, float]:
 def table(figures: dict[str, dict[str, Any]], title: str) -> str:
     lines = [
         f"\n{title}\n",
-        "| leaf | shots | accuracy | abstained |",
-        "| --- | ---: | ---: | ---: |",
+        "| leaf | shots | accuracy | abstained | Brier | ECE | score true / other |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for leaf, row in figures.items():
         if "accuracy" in row and "abstained" in row:
+            fit = row["calibration"]
             lines.append(
-                f"| {leaf} | {row['shots']} | {row['accuracy']:.3f} | {row['abstained']} |"
+                f"| {leaf} | {row['shots']} | {row['accuracy']:.3f} | {row['abstained']} | "
+                f"{fit.get('brier')} | {fit.get('ece')} | "
+                f"{fit.get('mean_score_true')} / {fit.get('mean_score_other')} |"
             )
     for key in ("movement_single_motion", "dutch_vs_level", "light_motion_false_alarms"):
         lines.append(f"\n{key}: {figures[key]}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -109,3 +110,11 @@ def test_empty_clip_abstains() -> None:
     )
     assert only(probe_dutch(empty)).reason == "no frames"
     assert only(probe_shot_size(empty)).reason == "no frames"
+
+
+def test_threads_find_the_same_faces_as_one_thread(shots: dict[str, Clip]) -> None:
+    clips = [shots[name] for name in ("ecu", "medium", "brick")] * 8
+    alone = [probe_shot_size(clip)[0].measure for clip in clips]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        together = [readings[0].measure for readings in pool.map(probe_shot_size, clips)]
+    assert together == alone

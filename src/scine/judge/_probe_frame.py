@@ -26,7 +26,7 @@ is about 0.15 of the head). Where neither is found the probe abstains: it never 
 from __future__ import annotations
 
 import math
-from functools import cache
+import threading
 from typing import TYPE_CHECKING
 
 from pydantic import JsonValue
@@ -283,15 +283,23 @@ def probe_shot_size(clip: Clip) -> list[Reading]:
     ]
 
 
-@cache
+_CASCADES = threading.local()
+"""Each thread's own classifiers: a cascade's detection keeps state in the object, so two
+threads sharing one find different faces."""
+
+
 def _cascade(name: str) -> cv2.CascadeClassifier:
+    """This thread's classifier of OpenCV's bundled cascade ``name``."""
     import cv2
 
-    folder: str = cv2.data.haarcascades  # type: ignore[attr-defined]  # cv2.data: no stubs
-    classifier = cv2.CascadeClassifier(folder + name)
-    if classifier.empty():
-        raise RuntimeError(f"OpenCV's bundled cascade {name} could not be loaded")
-    return classifier
+    loaded: dict[str, cv2.CascadeClassifier] = _CASCADES.__dict__.setdefault("loaded", {})
+    if name not in loaded:
+        folder: str = cv2.data.haarcascades  # type: ignore[attr-defined]  # cv2.data: no stubs
+        classifier = cv2.CascadeClassifier(folder + name)
+        if classifier.empty():
+            raise RuntimeError(f"OpenCV's bundled cascade {name} could not be loaded")
+        loaded[name] = classifier
+    return loaded[name]
 
 
 def _largest(
