@@ -15,6 +15,7 @@ pytest.importorskip("cv2")
 from scine.cli import app  # noqa: E402
 from scine.judge.probe_rater import rate_with_probes  # noqa: E402
 from scine.judge.probes import LEAVES, PROBES, Reading, probe_video, score  # noqa: E402
+from scine.llm.cache import ResponseCache  # noqa: E402
 from scine.records import Question, Rating, Video, read_jsonl, write_jsonl  # noqa: E402
 from scine.video.synth import ShotSpec, render  # noqa: E402
 from tests.judge.videos import write_video  # noqa: E402
@@ -116,6 +117,23 @@ def test_rater_scores_what_probes_read_and_counts_every_abstention(
     assert list(run.unreadable) == ["m/gone"]
 
 
+def test_a_cache_replays_readings_by_video_content(shots: dict[str, Path], tmp_path: Path) -> None:
+    videos = [v for v in videos_of(shots) if v.id != "m/gone"]
+    questions = [q for video in videos for q in questions_for(video.prompt_id)]
+    cache = ResponseCache(tmp_path / "probe-cache.sqlite")
+    first = rate_with_probes(videos, questions, shots["black"].parent, cache=cache)
+    again = rate_with_probes(videos, questions, shots["black"].parent, cache=cache)
+    assert (first.cached, again.cached, len(cache)) == (0, 3, 3)
+    assert again.ratings == first.ratings
+    assert again.abstentions == first.abstentions
+    copy = tmp_path / "copy.mp4"  # the same bytes under another name: found by content
+    copy.write_bytes(shots["warm"].read_bytes())
+    grey = write_video(tmp_path / "grey.mp4", np.full((24, 96, 128, 3), 128, np.uint8))
+    for path, cached in ((copy, 1), (grey, 0)):
+        moved = [videos[0].model_copy(update={"path": str(path)})]
+        assert rate_with_probes(moved, questions, tmp_path, cache=cache).cached == cached
+
+
 def test_cli_probe_json(shots: dict[str, Path]) -> None:
     result = runner.invoke(app, ["probe", str(shots["pan_left"]), str(shots["warm"]), "--json"])
     assert result.exit_code == 0, result.output
@@ -151,3 +169,7 @@ def test_cli_judge_run_writes_ratings_and_a_report(shots: dict[str, Path], tmp_p
     assert report["counts"]["ratings"] == len(ratings) > 0
     assert report["counts"]["ratings"] + report["counts"]["abstentions"] == 15
     assert len(report["abstentions"]) == report["counts"]["abstentions"]
+    assert (tmp_path / "probe-cache.sqlite").exists()
+    again = runner.invoke(app, args, env={"COLUMNS": "200"})
+    assert "3 video(s) read from the cache" in again.output
+    assert read_jsonl(out, Rating) == ratings

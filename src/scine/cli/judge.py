@@ -40,13 +40,23 @@ def run_command(
     workers: Annotated[
         int | None, typer.Option("--workers", min=1, help="Videos at once (default: CPUs).")
     ] = None,
+    cache: Annotated[
+        Path | None,
+        typer.Option(
+            "--cache", help="Readings cache, by video content (default: probe-cache.sqlite)."
+        ),
+    ] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor store.")] = False,
 ) -> None:
     """Score every video on its prompt's questions; write Ratings and a report.
 
     With ``--judge probes`` the measured probes answer the questions on the leaves they
     read; every other question is an abstention, counted by reason in ``<out>.report.json``.
+    Each video's readings are cached (``probe-cache.sqlite`` beside ``--out``) as soon as
+    they are made, so an interrupted run resumes and a re-run reads instead of decoding.
     """
     from scine.judge.probe_rater import rate_with_probes
+    from scine.llm.cache import ResponseCache
 
     taxonomy = load_taxonomy()
     video_records = read_records(videos, Video, taxonomy)
@@ -66,6 +76,7 @@ def run_command(
             root or videos.parent,
             workers=workers,
             progress=lambda done, total: progress.update(task, completed=done, total=total),
+            cache=None if no_cache else ResponseCache(cache or out.parent / "probe-cache.sqlite"),
         )
     write_jsonl(out, run.ratings)
     report_path = out.with_name(f"{out.stem}.report.json")
@@ -83,7 +94,7 @@ def run_command(
     console.print(
         f"wrote {out}: {counts['ratings']} rating(s) of {counts['videos']} video(s); "
         f"{counts['abstentions']} question(s) abstained from ({reasons or '-'}); "
-        f"report {report_path}",
+        f"{run.cached} video(s) read from the cache; report {report_path}",
         soft_wrap=True,
     )
     if run.unreadable:

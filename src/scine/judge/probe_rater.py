@@ -3,18 +3,25 @@
 Videos meet their questions through the prompt id. A question whose leaf no probe reads,
 which names no value, or whose value the probe cannot tell apart, is an ``Abstention`` with
 its reason: counted and reported, never turned into a score.
+
+With a cache, each video's readings are stored under a hash of its bytes, the probe version
+and the sampling settings as soon as they are made: an interrupted run resumes where it
+stopped, and a re-run over the same files reads instead of decoding.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from scine.llm.cache import ResponseCache
 from scine.records import Question, Rating, Video
 from scine.video.sample import SamplingError
 
@@ -22,7 +29,10 @@ from ._clip import PROBE_SAMPLING, load_clip
 from ._reading import Reading
 from .probes import LEAVES, PROBE_VERSION, probe_clip, score
 
-__all__ = ["RATER", "Abstention", "ProbeRun", "rate_with_probes"]
+__all__ = ["CACHE_FORMAT", "RATER", "Abstention", "ProbeRun", "rate_with_probes"]
+
+CACHE_FORMAT = "scine.judge.probes/1"
+"""Part of every cache key; bumped if what is stored changes shape."""
 
 RATER = "probe"
 """The ``rater`` of every probe rating (``rater_kind`` "model")."""
@@ -47,6 +57,7 @@ class ProbeRun:
     unreadable: dict[str, str] = field(default_factory=dict)  # video id -> reason
     videos: int = 0
     questions: int = 0
+    cached: int = 0  # videos whose readings came from the cache
 
     def summary(self) -> dict[str, Any]:
         """Counts for a report: ratings, abstentions by reason and by leaf, unreadable videos."""
@@ -60,6 +71,7 @@ class ProbeRun:
             ),
             "abstentions_by_node": dict(Counter(a.node for a in self.abstentions).most_common()),
             "unreadable_videos": len(self.unreadable),
+            "videos_read_from_cache": self.cached,
         }
 
 
@@ -70,13 +82,15 @@ def rate_with_probes(
     *,
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    cache: ResponseCache | None = None,
 ) -> ProbeRun:
     """Rate every (video, question of its prompt) pair the probes can answer.
 
     Video paths are relative to ``root`` (absolute ones are used as they are). Videos are
     probed ``workers`` at a time (default: one per usable CPU); a video none of whose
     questions a probe reads is not decoded. A video that cannot be decoded makes every
-    one of its questions an abstention and is listed in ``unreadable``.
+    one of its questions an abstention and is listed in ``unreadable``. With ``cache``,
+    readings are looked up and stored by video content (see the module docstring).
     """
     by_prompt: dict[str, list[Question]] = defaultdict(list)
     for question in questions:
@@ -84,12 +98,19 @@ def rate_with_probes(
     run = ProbeRun(videos=len(videos))
     root = Path(root)
 
-    def read(video: Video) -> tuple[Video, list[Reading] | str]:
+    def read(video: Video) -> tuple[Video, list[Reading] | str, bool]:
+        """The video's readings (or why it cannot be read), and whether they were cached."""
         path = Path(video.path) if Path(video.path).is_absolute() else root / video.path
+        key = _cache_key(path) if cache is not None else None
+        if cache is not None and key is not None and (stored := cache.get(key)) is not None:
+            return video, [Reading(**reading) for reading in json.loads(stored)], True
         try:
-            return video, probe_clip(load_clip(path, threaded=False))
+            readings = probe_clip(load_clip(path, threaded=False))
         except SamplingError as exc:
-            return video, str(exc)
+            return video, str(exc), False
+        if cache is not None and key is not None:
+            cache.put(key, json.dumps([asdict(reading) for reading in readings]))
+        return video, readings, False
 
     wanted = [v for v in videos if any(q.node in LEAVES for q in by_prompt[v.prompt_id])]
     probed = {video.id for video in wanted}
@@ -98,7 +119,8 @@ def rate_with_probes(
             _add(run, video, by_prompt[video.prompt_id], [])
     width = workers or len(os.sched_getaffinity(0))
     with ThreadPoolExecutor(max_workers=width) as pool:
-        for done, (video, readings) in enumerate(pool.map(read, wanted), start=1):
+        for done, (video, readings, cached) in enumerate(pool.map(read, wanted), start=1):
+            run.cached += cached
             if isinstance(readings, str):
                 run.unreadable[video.id] = readings
                 readings = []
@@ -106,6 +128,20 @@ def rate_with_probes(
             if progress is not None:
                 progress(done, len(wanted))
     return run
+
+
+def _cache_key(path: Path) -> str | None:
+    """The key of a video's readings: its bytes, the probes' version and sampling; None
+    when the file cannot be read (sampling then reports why)."""
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+    except OSError:
+        return None
+    parts = [CACHE_FORMAT, str(PROBE_VERSION), PROBE_SAMPLING.key(), digest.hexdigest()]
+    return hashlib.sha256("|".join(parts).encode("utf-8")).hexdigest()
 
 
 def _add(
