@@ -373,6 +373,15 @@ def test_two_models_give_nan_pair_rows() -> None:
         reliability_levels(votes[votes["model"] == "A"])
 
 
+def test_one_rater_gives_nan_rows_not_an_error() -> None:
+    # e.g. a study rated by one automatic rater: one vote per item, nothing to agree
+    votes = hand_votes().drop_duplicates(["model", "question_id"]).assign(rater="probe")
+    iccs, alphas = reliability_levels(votes, n_boot=20)
+    assert iccs["ICC"].isna().all()
+    assert (iccs["estimator"] == "undefined: a single rater").all()
+    assert alphas["alpha"].isna().all()
+
+
 @pytest.fixture(scope="module")
 def simulated(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
     folder = Path(tmp_path_factory.mktemp("sim"))

@@ -187,8 +187,9 @@ def reliability_levels(
     iccs, alphas = [], []
     for level, (target, rater, metrics) in _LEVELS.items():
         table = tables[level]
-        if table[target].nunique() < 2:
-            iccs.append(_undefined_icc(table, target, rater).assign(level=level))
+        lacking = _lacking(table, target, rater)
+        if lacking is not None:
+            iccs.append(_undefined_icc(table, target, rater, lacking).assign(level=level))
             alphas += [_alpha_row(level, metric, float("nan"), 1, len(table)) for metric in metrics]
             continue
         frame = icc(table, target, rater, "score", n_boot=n_boot, seed=seed)
@@ -610,8 +611,17 @@ def _model_table(slotted: pd.DataFrame) -> pd.DataFrame:
     return used.groupby(["model", "slot"])["score"].mean().reset_index()
 
 
-def _undefined_icc(table: pd.DataFrame, target: str, rater: str) -> pd.DataFrame:
-    """NaN rows for a level with a single target (a study of two models has one pair)."""
+def _lacking(table: pd.DataFrame, target: str, rater: str) -> str | None:
+    """Why a level's agreement is undefined (a single target or rater), or None."""
+    if table[target].nunique() < 2:
+        return "a single target"  # e.g. the one pair of a study of two models
+    if table[rater].nunique() < 2:
+        return "a single rater"  # e.g. a study rated by one automatic rater
+    return None
+
+
+def _undefined_icc(table: pd.DataFrame, target: str, rater: str, why: str) -> pd.DataFrame:
+    """NaN rows for a level whose agreement cannot be estimated, saying ``why``."""
     import pandas as pd
 
     nan = float("nan")
@@ -620,7 +630,7 @@ def _undefined_icc(table: pd.DataFrame, target: str, rater: str) -> pd.DataFrame
             **dict.fromkeys(["ICC", "F", "df1", "df2", "pval", "ci_low", "ci_high"], nan),
             "Type": form,
             "Description": description,
-            "estimator": "undefined: a single target",
+            "estimator": f"undefined: {why}",
             "targets": int(table[target].nunique()),
             "raters": int(table[rater].nunique()),
         }
