@@ -194,7 +194,7 @@ def _why_not(question: Question, reading: Reading | None, failure: str | None) -
         return f"probe abstained: {reading.reason}"
     if question.value is None:
         return "the question names no value"
-    return f"the probe cannot tell {question.value!r} apart"
+    return f"the probe cannot tell this value apart: {question.value!r}"
 
 
 def _reason_kind(reason: str) -> str:
