@@ -251,13 +251,11 @@ def probe_shot_size(clip: Clip) -> list[Reading]:
     if not frames:
         return [abstain(SHOT_SIZE, "no face found: the frames are blank")]
     face = _cascade("haarcascade_frontalface_default.xml")
-    faces = [_largest(face, f, FACE_HEIGHT, MIN_FACE) for f in frames]
-    found = [r for r in faces if r > 0]
+    found = _majority(face, frames, FACE_HEIGHT, MIN_FACE)
     part, per_head = "face", FACE_TO_HEAD
     if len(found) * 2 <= len(frames):
         eye = _cascade("haarcascade_eye.xml")
-        eyes = [_largest(eye, f, EYE_HEIGHT, MIN_EYE) for f in frames]
-        found = [r for r in eyes if r > 0]
+        found = _majority(eye, frames, EYE_HEIGHT, MIN_EYE)
         part, per_head = "eye", EYE_TO_HEAD
         if len(found) * 2 <= len(frames):
             return [abstain(SHOT_SIZE, "no face found")]
@@ -300,6 +298,21 @@ def _cascade(name: str) -> cv2.CascadeClassifier:
             raise RuntimeError(f"OpenCV's bundled cascade {name} could not be loaded")
         loaded[name] = classifier
     return loaded[name]
+
+
+def _majority(
+    classifier: cv2.CascadeClassifier, frames: list[NDArray[np.uint8]], height: int, smallest: int
+) -> list[float]:
+    """``_largest``'s ratios on the frames where it finds something, searched in turn until
+    a majority can no longer be reached (the rest could not change the verdict)."""
+    found: list[float] = []
+    for searched, frame in enumerate(frames, start=1):
+        ratio = _largest(classifier, frame, height, smallest)
+        if ratio > 0:
+            found.append(ratio)
+        if (searched - len(found)) * 2 >= len(frames):
+            break
+    return found
 
 
 def _largest(
