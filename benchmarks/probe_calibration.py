@@ -21,6 +21,7 @@ Prints markdown tables and writes the full figures as JSON.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import sys
@@ -77,7 +78,7 @@ def probe_all(
 
 def noisy(clip: Clip) -> Clip:
     """The clip with Gaussian noise of ``NOISE_SIGMA`` levels (seeded by its source)."""
-    rng = np.random.default_rng(abs(hash(clip.source)) % 2**32)
+    rng = np.random.default_rng(int(hashlib.sha256(clip.source.encode()).hexdigest()[:8], 16))
     frames = np.clip(clip.frames + rng.normal(0, NOISE_SIGMA, clip.frames.shape), 0, 255)
     frames = frames.astype(np.uint8)
     gray = np.stack([cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY) for frame in frames])
