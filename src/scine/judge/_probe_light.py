@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import JsonValue
 
-from ._reading import Clip, Reading, abstain
+from ._reading import Clip, Reading, abstain, is_black
 
 if TYPE_CHECKING:
     import numpy as np
@@ -46,9 +46,7 @@ TEMPERATURE = "lighting.color_temperature"
 LIGHT_MOTION = "lighting.advanced.motion"
 
 # -- shared ---------------------------------------------------------------------------------
-BLACK_LUMA = 16  # 8-bit luma at or below which a pixel is black (video black is 16)
-BLACK_SHARE = 0.001  # a clip with at most this share of brighter pixels is black
-STATS_STRIDE = 2  # every this many rows and columns are read for black and percentiles
+STATS_STRIDE = 2  # every this many rows and columns are read for percentiles
 FLAT_STD = 3.0 / 255  # a frame whose channels all vary less than this is one colour
 
 # -- key and contrast -----------------------------------------------------------------------
@@ -94,7 +92,7 @@ def probe_exposure(clip: Clip) -> list[Reading]:
     import cv2
     import numpy as np
 
-    if _is_black(clip):
+    if is_black(clip):
         return [abstain(KEY, "black frames"), abstain(CONTRAST, "black frames")]
     stats = np.array([cv2.meanStdDev(frame) for frame in clip.gray]).reshape(-1, 2) / 255
     means, spreads = stats[:, 0], stats[:, 1]
@@ -122,7 +120,7 @@ def probe_temperature(clip: Clip) -> list[Reading]:
     """Colour temperature from the red-to-blue ratio of the shades-of-grey estimate of the light."""
     import numpy as np
 
-    if _is_black(clip):
+    if is_black(clip):
         return [abstain(TEMPERATURE, "black frames")]
     if _is_flat(clip):
         return [abstain(TEMPERATURE, "single colour: its hue cannot be told from the light's")]
@@ -152,7 +150,7 @@ def probe_light_motion(clip: Clip) -> list[Reading]:
 
     if len(clip.gray) < 2:
         return [abstain(LIGHT_MOTION, "fewer than 2 frames: no change to measure")]
-    if _is_black(clip):
+    if is_black(clip):
         return [abstain(LIGHT_MOTION, "black frames")]
     level = _light_level(clip.gray)
     times = clip.timestamps - clip.timestamps[0]
@@ -193,14 +191,6 @@ def probe_light_motion(clip: Clip) -> list[Reading]:
 
 
 # -- helpers --------------------------------------------------------------------------------
-
-
-def _is_black(clip: Clip) -> bool:
-    """Whether (nearly) no pixel of the clip is brighter than video black."""
-    import numpy as np
-
-    gray = clip.gray[:, ::STATS_STRIDE, ::STATS_STRIDE]
-    return bool(np.count_nonzero(gray > BLACK_LUMA) <= BLACK_SHARE * gray.size)
 
 
 def _is_flat(clip: Clip) -> bool:

@@ -11,7 +11,15 @@ if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
 
-__all__ = ["Clip", "Reading", "abstain"]
+__all__ = ["BLACK_LUMA", "BLACK_SHARE", "Clip", "Reading", "abstain", "is_black"]
+
+BLACK_LUMA = 16
+"""8-bit luma at or below which a pixel is black (video black is 16 in limited range)."""
+
+BLACK_SHARE = 0.001
+"""A clip with at most this share of pixels brighter than ``BLACK_LUMA`` is black."""
+
+_BLACK_STRIDE = 2  # every this many rows and columns are looked at
 
 
 @dataclass(frozen=True)
@@ -52,3 +60,11 @@ class Reading:
 def abstain(node: str, reason: str, measure: dict[str, JsonValue] | None = None) -> Reading:
     """A reading that makes no claim about ``node``, with the reason."""
     return Reading(node=node, value=None, confidence=0.0, measure=measure or {}, reason=reason)
+
+
+def is_black(clip: Clip) -> bool:
+    """Whether (nearly) no pixel of the clip is brighter than video black."""
+    import numpy as np
+
+    gray = clip.gray[:, ::_BLACK_STRIDE, ::_BLACK_STRIDE]
+    return bool(np.count_nonzero(gray > BLACK_LUMA) <= BLACK_SHARE * gray.size)

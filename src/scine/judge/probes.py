@@ -22,7 +22,7 @@ from ._clip import PROBE_SAMPLING, load_clip
 from ._probe_frame import probe_dutch, probe_shot_size
 from ._probe_light import probe_exposure, probe_light_motion, probe_temperature
 from ._probe_motion import probe_movement
-from ._reading import Clip, Reading, abstain
+from ._reading import BLACK_LUMA, Clip, Reading, abstain, is_black
 
 __all__ = [
     "BLACK_LUMA",
@@ -60,15 +60,11 @@ PROBES: dict[Probe, tuple[str, ...]] = {
 LEAVES: frozenset[str] = frozenset(leaf for leaves in PROBES.values() for leaf in leaves)
 """The leaves some probe reads; questions on any other leaf are abstained from."""
 
-BLACK_LUMA = 16
-"""A clip none of whose pixels is brighter than this (8-bit luma) is black: nothing is
-measured on it (video black is 16 in limited range)."""
-
 
 def probe_clip(clip: Clip) -> list[Reading]:
     """Every probe's readings of ``clip``, one per leaf of ``LEAVES``, in ``PROBES`` order."""
-    if int(clip.gray.max()) <= BLACK_LUMA:
-        reason = f"black frames (no pixel brighter than luma {BLACK_LUMA})"
+    if is_black(clip):
+        reason = f"black frames (next to no pixel brighter than luma {BLACK_LUMA})"
         return [abstain(leaf, reason) for leaves in PROBES.values() for leaf in leaves]
     readings: list[Reading] = []
     for probe, leaves in PROBES.items():
