@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from scine.analysis.agreement import AgreementError, agreement, model_scores
 from scine.analysis.table import load_study, read_ratings
 from scine.cli import app
-from scine.records import Prompt, Question, Rating, Video, write_jsonl
+from scine.records import Prompt, Question, Rating, Video, read_jsonl, write_jsonl
 
 # Expert vote means per (prompt, model) and the rater's scores, as in the docstrings below.
 EXPERTS = {"p1": {"A": 5.0, "B": 3.0, "C": 3.0}, "p2": {"A": 2.0, "B": 4.0, "C": 1.0}}
@@ -134,3 +134,23 @@ def test_cli_agreement_json(study: Path) -> None:
     assert output.exit_code == 0, output.output
     figures = json.loads(output.output)
     assert figures["without_ties"]["accuracy"] == 0.6
+
+
+def test_cli_agreement_reports_the_negative_controls(study: Path) -> None:
+    own = read_jsonl(study / "rater.jsonl", Rating)
+    video = own[0].video_id
+    swapped = [own[0].model_copy(update={"question_id": "elsewhere", "score": 1.0})]
+    write_jsonl(study / "rater.swap.jsonl", swapped)
+    args = ["judge", "agreement", "--human", str(study), "--model", str(study / "rater.jsonl")]
+    output = CliRunner().invoke(app, [*args, "--controls", "--json"])
+    assert output.exit_code == 0, output.output
+    controls = json.loads(output.output)["controls"]
+    mine = [r.score for r in own if r.video_id == video]
+    assert controls["prompt_swap"]["videos"] == 1
+    assert controls["prompt_swap"]["mean_own"] == pytest.approx(sum(mine) / len(mine), abs=1e-4)
+    assert controls["prompt_swap"]["mean_swapped"] == 1.0
+    assert controls["a_b_order"]["items_scored_differently"] == 0
+    (study / "rater.swap.jsonl").unlink()
+    missing = CliRunner().invoke(app, [*args, "--controls"])
+    assert missing.exit_code == 1
+    assert "--prompt-swap" in missing.output

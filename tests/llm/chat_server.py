@@ -32,6 +32,8 @@ class Reply:
     status: int = 200
     delay: float = 0.0
     finish_reason: str = "stop"
+    top_logprobs: dict[str, float] | None = None  # token -> log-probability at the first token
+    body: str | None = None  # sent as it is, instead of a completion
 
 
 class ChatServer(ThreadingHTTPServer):
@@ -92,13 +94,18 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(404, {"error": {"message": f"no route {self.path}"}})
             elif reply.status != 200:
                 self._send(reply.status, _error(reply.status))
+            elif reply.body is not None:
+                self._send_text(reply.body)
             else:
                 self._send(200, _completion(body, reply))
         finally:
             self.server.end()
 
     def _send(self, status: int, payload: dict[str, Any]) -> None:
-        data = json.dumps(payload).encode("utf-8")
+        self._send_text(json.dumps(payload), status)
+
+    def _send_text(self, text: str, status: int = 200) -> None:
+        data = text.encode("utf-8")
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
@@ -120,10 +127,20 @@ def _completion(body: dict[str, Any], reply: Reply) -> dict[str, Any]:
                 "index": 0,
                 "message": {"role": "assistant", "content": reply.content},
                 "finish_reason": reply.finish_reason,
+                "logprobs": _logprobs(reply),
             }
         ],
         "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
     }
+
+
+def _logprobs(reply: Reply) -> dict[str, Any] | None:
+    if reply.top_logprobs is None:
+        return None
+    ranked = sorted(reply.top_logprobs.items(), key=lambda item: -item[1])
+    top = [{"token": token, "logprob": logprob, "bytes": None} for token, logprob in ranked]
+    first = {"token": reply.content or "", "logprob": ranked[0][1], "bytes": None}
+    return {"content": [{**first, "top_logprobs": top}]}
 
 
 def _error(status: int) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from typing import NoReturn
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.text import Text
 
 console = Console()
@@ -23,3 +24,14 @@ def fail(message: str, code: int = 1) -> NoReturn:
 def echo_json(text: str) -> None:
     """Print machine-readable output exactly, never wrapped or styled."""
     typer.echo(text.rstrip("\n"))
+
+
+def progress_bar() -> Progress:
+    """The CLI's progress display, on stderr: label, bar, done/total, time so far."""
+    return Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=error_console,
+    )

@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
-from ._console import console, error_console
+from ._console import console, error_console, progress_bar
 
 
 def analyze(
@@ -48,13 +47,7 @@ def analyze(
         n_boot=boot, seed=seed, tie_margin=tie_margin, ties="drop" if drop_ties else "half"
     )
     steps = ["reading the study", *ANALYSIS_STAGES, "writing plots and report"]
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=error_console,
-    ) as bars:
+    with progress_bar() as bars:
         task = bars.add_task(steps[0], total=len(steps))
 
         def advance(name: str) -> None:

@@ -9,13 +9,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
 from scine.records import Role
 from scine.taxonomy import load_taxonomy
 
-from ._console import console, echo_json, error_console, fail
+from ._console import console, echo_json, error_console, fail, progress_bar
 
 app = typer.Typer(
     help="Build the SCINE prompt suite, categorize any prompts, measure diversity.",
@@ -39,14 +38,7 @@ BaseUrl = Annotated[
 @contextmanager
 def progress_bars() -> Iterator[Callable[[str, int], Callable[[int], None]]]:
     """A factory of progress bars: ``make(label, total)`` returns ``update(done)``."""
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=error_console,
-        transient=False,
-    ) as bars:
+    with progress_bar() as bars:
 
         def make(label: str, total: int) -> Callable[[int], None]:
             task = bars.add_task(label, total=total)

@@ -3,26 +3,36 @@
 from __future__ import annotations
 
 import json
-from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
-from scine.records import Question, Video, read_records, write_jsonl
+from scine.judge.vlm_rater import Sampler
+from scine.records import (
+    Prompt,
+    Question,
+    Rating,
+    Video,
+    read_jsonl,
+    read_records,
+    write_jsonl,
+)
 from scine.taxonomy import load_taxonomy
+from scine.video.sample import VideoSampling
 
-from ._console import console, echo_json, error_console, fail
+from ._console import console, echo_json, error_console, fail, progress_bar
+
+if TYPE_CHECKING:
+    from scine.judge.served import FramesAs
+    from scine.judge.vlm import Judge
+    from scine.llm.cache import ResponseCache
 
 app = typer.Typer(help="Automatic raters: score videos on their questions.", no_args_is_help=True)
 
 
-class JudgeName(StrEnum):
-    """The raters ``scine judge run`` can use."""
-
-    probes = "probes"
+JUDGES = "probes (measured, no model), qwen:MODEL (Hugging Face id or folder), openai:MODEL"
 
 
 @app.command("run")
@@ -32,73 +42,233 @@ def run_command(
         Path, typer.Option("--questions", help="questions.jsonl of the videos' prompts.")
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="The ratings.jsonl to write.")],
-    judge: Annotated[JudgeName, typer.Option("--judge", help="Which rater.")] = JudgeName.probes,
+    judge: Annotated[str, typer.Option("--judge", help=f"Which rater: {JUDGES}.")] = "probes",
+    prompts: Annotated[
+        Path | None,
+        typer.Option("--prompts", help="VLMs: prompts.jsonl (default: beside --questions)."),
+    ] = None,
     root: Annotated[
         Path | None,
         typer.Option("--root", help="Folder video paths are relative to (default: --videos')."),
     ] = None,
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", help="openai: the server's URL (e.g. vLLM's).")
+    ] = None,
+    fps: Annotated[float, typer.Option("--fps", min=0.01, help="VLMs: frames a second.")] = 2.0,
+    camera_fps: Annotated[
+        float | None,
+        typer.Option("--camera-fps", min=0.01, help="VLMs: frames a second on Camera questions."),
+    ] = None,
+    max_pixels: Annotated[
+        int, typer.Option("--max-pixels", min=784, help="VLMs: pixels of a frame, at most.")
+    ] = 448 * 448,
+    batch: Annotated[int, typer.Option("--batch", min=1, help="VLMs: videos at once.")] = 1,
+    question_batch: Annotated[
+        int, typer.Option("--question-batch", min=1, help="qwen: questions run at once.")
+    ] = 16,
+    frames_as: Annotated[
+        str, typer.Option("--frames-as", help="openai: send frames as 'video' or 'images'.")
+    ] = "video",
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", min=1, help="openai: requests in flight.")
+    ] = 16,
     workers: Annotated[
-        int | None, typer.Option("--workers", min=1, help="Videos at once (default: CPUs).")
+        int | None, typer.Option("--workers", min=1, help="Videos decoded at once.")
     ] = None,
     cache: Annotated[
         Path | None,
         typer.Option(
-            "--cache", help="Readings cache, by video content (default: probe-cache.sqlite)."
+            "--cache", help="Answer cache (default: probe- or judge-cache.sqlite beside --out)."
         ),
     ] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor store.")] = False,
+    prompt_swap: Annotated[
+        int,
+        typer.Option(
+            "--prompt-swap", min=0, help="Also rate N videos on another prompt's question."
+        ),
+    ] = 0,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the prompt swap.")] = 0,
 ) -> None:
     """Score every video on its prompt's questions; write Ratings and a report.
 
-    With ``--judge probes`` the measured probes answer the questions on the leaves they
-    read; every other question is an abstention, counted by reason in ``<out>.report.json``.
-    Each video's readings are cached (``probe-cache.sqlite`` beside ``--out``) as soon as
-    they are made, so an interrupted run resumes and a re-run reads instead of decoding.
+    ``--judge probes``: the measured probes answer the questions on the leaves they read;
+    every other question is an abstention. ``--judge qwen:MODEL`` runs Qwen2.5-VL here (on
+    the GPUs if there are any); ``--judge openai:MODEL`` asks an OpenAI-compatible server.
+    A VLM's score is its expected rating under its probabilities of the answers 1 to 5.
+    Answers are cached as soon as they are made, so an interrupted run resumes. Counts,
+    failures and throughput go to ``<out>.report.json``. ``--prompt-swap N`` rates N videos
+    on a question of another prompt too (``<out>.swap.jsonl``), the negative control that
+    ``scine judge agreement --controls`` reports.
     """
-    from scine.judge.probe_rater import rate_with_probes
     from scine.llm.cache import ResponseCache
 
     taxonomy = load_taxonomy()
     video_records = read_records(videos, Video, taxonomy)
     question_records = read_records(questions, Question, taxonomy)
-    progress = Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=error_console,
-    )
-    with progress:
+    folder = root or videos.parent
+    default_cache = "probe-cache.sqlite" if judge == "probes" else "judge-cache.sqlite"
+    store = None if no_cache else ResponseCache(cache or out.parent / default_cache)
+    report: dict[str, Any] = {"judge": judge, "videos": str(videos), "questions": str(questions)}
+    if judge == "probes":
+
+        def rate(chosen: list[Video], asked: list[Question]) -> tuple[list[Rating], dict[str, Any]]:
+            return _run_probes(chosen, asked, folder, workers, store)
+    else:
+        prompt_file = prompts or questions.with_name("prompts.jsonl")
+        if not prompt_file.exists():
+            fail(f"{prompt_file}: no such file; give the videos' prompts with --prompts")
+        texts = {p.id: p.text for p in read_records(prompt_file, Prompt, taxonomy)}
+        sampling = VideoSampling(fps=fps, max_pixels=max_pixels)
+        camera = None if camera_fps is None else sampling.model_copy(update={"fps": camera_fps})
+        vlm = _vlm(judge, base_url, batch, question_batch, frames_as, concurrency)
+        report["prompts"] = str(prompt_file)
+
+        def rate(chosen: list[Video], asked: list[Question]) -> tuple[list[Rating], dict[str, Any]]:
+            return _run_vlm(
+                vlm,
+                chosen,
+                asked,
+                texts,
+                folder,
+                Sampler(sampling, camera),
+                store,
+                batch=batch,
+                workers=workers or 2,
+            )
+
+    ratings, details = rate(video_records, question_records)
+    if prompt_swap:
+        from scine.judge.controls import prompt_swap_summary, prompt_swaps
+
+        chosen, asked = prompt_swaps(video_records, question_records, prompt_swap, seed)
+        swapped, _ = rate(chosen, asked)
+        write_jsonl(out.with_name(f"{out.stem}.swap.jsonl"), swapped)
+        details["prompt_swap"] = prompt_swap_summary(ratings, swapped)
+    write_jsonl(out, ratings)
+    report_path = out.with_name(f"{out.stem}.report.json")
+    report.update(details)
+    report_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    console.print(f"wrote {out}: {_said(report['counts'])}; report {report_path}", soft_wrap=True)
+    broken = report.get("unreadable") or report.get("failures")
+    if broken:
+        fail(f"{len(broken)} video(s) or question(s) got no score (listed in {report_path})")
+
+
+def _run_probes(
+    videos: list[Video],
+    questions: list[Question],
+    root: Path,
+    workers: int | None,
+    cache: ResponseCache | None,
+) -> tuple[list[Rating], dict[str, Any]]:
+    """The probes over the videos: ratings and the report's details."""
+    from scine.judge.probe_rater import rate_with_probes
+
+    with progress_bar() as progress:
         task = progress.add_task("probing videos", total=None)
         run = rate_with_probes(
-            video_records,
-            question_records,
-            root or videos.parent,
+            videos,
+            questions,
+            root,
             workers=workers,
             progress=lambda done, total: progress.update(task, completed=done, total=total),
-            cache=None if no_cache else ResponseCache(cache or out.parent / "probe-cache.sqlite"),
+            cache=cache,
         )
-    write_jsonl(out, run.ratings)
-    report_path = out.with_name(f"{out.stem}.report.json")
-    counts = run.summary()
-    report = {
-        "judge": judge.value,
-        "videos": str(videos),
-        "questions": str(questions),
-        "counts": counts,
+    return run.ratings, {
+        "counts": run.summary(),
         "unreadable": run.unreadable,
         "abstentions": [vars(a) for a in run.abstentions],
     }
-    report_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    reasons = ", ".join(f"{n} {why}" for why, n in counts["abstentions_by_reason"].items())
-    console.print(
-        f"wrote {out}: {counts['ratings']} rating(s) of {counts['videos']} video(s); "
-        f"{counts['abstentions']} question(s) abstained from ({reasons or '-'}); "
-        f"{run.cached} video(s) read from the cache; report {report_path}",
-        soft_wrap=True,
+
+
+def _vlm(
+    judge: str,
+    base_url: str | None,
+    batch: int,
+    question_batch: int,
+    frames_as: str,
+    concurrency: int,
+) -> Judge:
+    """The VLM judge named by ``--judge``."""
+    kind, _, model = judge.partition(":")
+    if kind == "qwen" and model:
+        from scine.judge.vlm import QwenJudge
+        from scine.vlm.qwen import QwenVL
+
+        error_console.print(f"loading {model} ...")
+        return QwenJudge(QwenVL.load(model), video_batch=batch, question_batch=question_batch)
+    if kind != "openai" or not model:
+        fail(f"--judge {judge!r}: expected {JUDGES}")
+    from scine.judge.served import ServedJudge
+
+    if frames_as not in ("video", "images"):
+        fail(f"--frames-as {frames_as!r}: expected 'video' or 'images'")
+    shape = cast("FramesAs", frames_as)
+    return ServedJudge(model, base_url=base_url, frames_as=shape, concurrency=concurrency)
+
+
+def _run_vlm(
+    judge: Judge,
+    videos: list[Video],
+    questions: list[Question],
+    prompts: dict[str, str],
+    root: Path,
+    sampler: Sampler,
+    cache: ResponseCache | None,
+    *,
+    batch: int,
+    workers: int,
+) -> tuple[list[Rating], dict[str, Any]]:
+    """A VLM judge over the videos: ratings and the report's details."""
+    from scine.judge.vlm_rater import rate_with_judge
+
+    with progress_bar() as progress:
+        task = progress.add_task(f"judging with {judge.name}", total=None)
+        run = rate_with_judge(
+            judge,
+            videos,
+            questions,
+            prompts,
+            load_taxonomy(),
+            root,
+            sampler=sampler,
+            batch=batch,
+            cache=cache,
+            workers=workers,
+            progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )
+    counts = run.summary()
+    error_console.print(
+        f"{counts['answers_made']} answer(s) in {counts['seconds']:.1f} s "
+        f"({counts['answers_per_second'] or 0:.2f} (video, question)/s), "
+        f"{counts['answers_from_cache']} from the cache"
     )
-    if run.unreadable:
-        fail(f"{len(run.unreadable)} video(s) could not be read (listed in {report_path})")
+    return run.ratings, {
+        "sampling": {
+            "default": sampler.default.model_dump(),
+            "camera": None if sampler.camera is None else sampler.camera.model_dump(),
+        },
+        "counts": counts,
+        "failures": [vars(f) for f in run.failures],
+    }
+
+
+def _said(counts: dict[str, Any]) -> str:
+    """One line on what a run wrote."""
+    if "abstentions" in counts:
+        reasons = ", ".join(f"{n} {why}" for why, n in counts["abstentions_by_reason"].items())
+        return (
+            f"{counts['ratings']} rating(s) of {counts['videos']} video(s); "
+            f"{counts['abstentions']} question(s) abstained from ({reasons or '-'}); "
+            f"{counts['videos_read_from_cache']} video(s) read from the cache"
+        )
+    fallbacks = ", ".join(f"{n} {kind}" for kind, n in counts["fallbacks"].items())
+    return (
+        f"{counts['ratings']} rating(s) of {counts['videos']} video(s); "
+        f"{counts['failures']} question(s) without a score; "
+        f"fallbacks: {fallbacks or 'none'}"
+    )
 
 
 def probe(
@@ -166,6 +336,10 @@ def agreement_command(
     rater: Annotated[
         str | None, typer.Option("--rater", help="Which rater, if the file holds several.")
     ] = None,
+    controls: Annotated[
+        bool,
+        typer.Option("--controls", help="Also the negative controls: prompt swap and A/B order."),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
 ) -> None:
     """Pairwise accuracy of a rater against the experts: overall, per axis, leaf and model.
@@ -173,6 +347,8 @@ def agreement_command(
     A pair is two videos of one prompt rated on the same question; the experts prefer the
     higher mean of their votes. Reported without ties (expert ties dropped, rater ties
     wrong) and with ties (tie threshold calibrated on the other half of the prompts).
+    ``--controls`` adds the prompt swap (from ``<model>.swap.jsonl``, written by ``scine
+    judge run --prompt-swap``) and the A/B order check.
     """
     from scine.analysis.agreement import AgreementError, agreement, model_scores
     from scine.analysis.table import load_study, read_ratings
@@ -182,6 +358,8 @@ def agreement_command(
         figures = agreement(study, model_scores(read_ratings(model), rater))
     except AgreementError as exc:
         fail(str(exc))
+    if controls:
+        figures["controls"] = _controls(model, rater)
     if as_json:
         echo_json(json.dumps(figures, indent=2))
         return
@@ -200,8 +378,25 @@ def agreement_command(
         for scope, cell in figures[group].items():
             row(f"{group[3:]}: {scope}", cell)
     console.print(table)
+    for name, found in figures.get("controls", {}).items():
+        console.print(f"{name}: " + ", ".join(f"{k} {v}" for k, v in found.items()))
     console.print(
         f"{figures['pairs']} pair(s) of the {figures['design']} design; "
         f"{figures['unscored_pairs']} without a score from the rater; "
         f"{figures['without_ties']['expert_ties_dropped']} expert tie(s) dropped"
     )
+
+
+def _controls(model: Path, rater: str | None) -> dict[str, Any]:
+    """The negative controls of the ratings in ``model``: prompt swap and A/B order."""
+    from scine.judge.controls import presentation_spread, prompt_swap_summary
+
+    own = [r for r in read_jsonl(model, Rating) if rater is None or r.rater == rater]
+    swap_file = model.with_name(f"{model.stem}.swap.jsonl")
+    if not swap_file.exists():
+        fail(f"{swap_file}: no such file; make it with scine judge run --prompt-swap N")
+    swapped = [r for r in read_jsonl(swap_file, Rating) if rater is None or r.rater == rater]
+    return {
+        "prompt_swap": prompt_swap_summary(own, swapped),
+        "a_b_order": presentation_spread(own),
+    }

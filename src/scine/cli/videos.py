@@ -7,12 +7,11 @@ from typing import Annotated
 
 import typer
 from pydantic import JsonValue
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
 from scine.records import Prompt, read_jsonl, write_jsonl
 from scine.taxonomy import load_taxonomy
 
-from ._console import console, error_console, fail
+from ._console import console, error_console, fail, progress_bar
 
 app = typer.Typer(
     help="Import anyone's videos by manifest, render synthetic shots, generate with T2V models.",
@@ -22,16 +21,6 @@ app = typer.Typer(
 PromptsFile = Annotated[
     Path, typer.Option("--prompts", help="The suite's prompts.jsonl (videos are keyed by its ids).")
 ]
-
-
-def _bars() -> Progress:
-    return Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=error_console,
-    )
 
 
 @app.command("import")
@@ -63,7 +52,7 @@ def import_command(
     from scine.video.importer import import_videos, write_import_report
 
     records = read_jsonl(prompts, Prompt, load_taxonomy())
-    with _bars() as bars:
+    with progress_bar() as bars:
         task = bars.add_task("probing videos", total=None)
         report = import_videos(
             records,
@@ -117,7 +106,7 @@ def synth(
     from scine.video.synth import write_synth_suite
 
     try:
-        with _bars() as bars:
+        with progress_bar() as bars:
             task = bars.add_task("rendering shots", total=n)
             manifest = write_synth_suite(
                 out,
@@ -186,7 +175,7 @@ def generate(
     """
     from scine.video.generate import generate_videos
 
-    with _bars() as bars:
+    with progress_bar() as bars:
         task = bars.add_task(f"{model}", total=None)
         summary = generate_videos(
             model,

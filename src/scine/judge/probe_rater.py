@@ -26,6 +26,7 @@ from scine.records import Question, Rating, Video
 from scine.video.sample import SamplingError
 
 from ._clip import PROBE_SAMPLING, load_clip
+from ._files import video_digest
 from ._reading import Reading
 from .probes import LEAVES, PROBE_VERSION, probe_clip, score
 
@@ -133,14 +134,10 @@ def rate_with_probes(
 def _cache_key(path: Path) -> str | None:
     """The key of a video's readings: its bytes, the probes' version and sampling; None
     when the file cannot be read (sampling then reports why)."""
-    digest = hashlib.sha256()
-    try:
-        with path.open("rb") as handle:
-            while chunk := handle.read(1 << 20):
-                digest.update(chunk)
-    except OSError:
+    digest = video_digest(path)
+    if digest is None:
         return None
-    parts = [CACHE_FORMAT, str(PROBE_VERSION), PROBE_SAMPLING.key(), digest.hexdigest()]
+    parts = [CACHE_FORMAT, str(PROBE_VERSION), PROBE_SAMPLING.key(), digest]
     return hashlib.sha256("|".join(parts).encode("utf-8")).hexdigest()
 
 

@@ -9,6 +9,7 @@ exact problems. The ``openai`` package is imported only when tasks run.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
 import re
@@ -24,8 +25,9 @@ from scine.llm.cache import ResponseCache
 
 if TYPE_CHECKING:
     from openai import APIStatusError, AsyncOpenAI
+    from openai.types.chat import ChatCompletion
 
-__all__ = ["JsonMode", "OpenAIChat"]
+__all__ = ["JsonMode", "OpenAIChat", "Sent", "complete_with_retries", "run_coroutine"]
 
 T = TypeVar("T", bound=BaseModel)
 R = TypeVar("R")
@@ -93,7 +95,7 @@ class OpenAIChat:
         ``error`` set; ``run`` itself does not raise for it. ``progress(done)`` is called
         after each task finishes.
         """
-        return _run_coroutine(self._run_all(tasks, progress))
+        return run_coroutine(self._run_all(tasks, progress))
 
     async def _run_all(
         self, tasks: Sequence[JsonTask[T]], progress: Callable[[int], None] | None
@@ -153,31 +155,13 @@ class OpenAIChat:
         messages: list[Message],
     ) -> _Reply:
         """One chat completion, retried on rate limits, server errors, timeouts, lost links."""
-        import openai
-
-        for attempt in range(self.max_retries + 1):
-            try:
-                async with slots:
-                    response = await client.chat.completions.create(**self._request(task, messages))
-            except openai.APIStatusError as exc:
-                problem = f"HTTP {exc.status_code}: {_status_message(exc)}"
-                if exc.status_code != 429 and exc.status_code < 500:
-                    return _Reply(None, None, attempt + 1, error=problem)
-            except openai.APITimeoutError:
-                problem = f"timed out after {self.timeout:g} s"
-            except openai.APIConnectionError as exc:
-                problem = f"connection failed: {exc.__cause__ or exc}"
-            except openai.APIError as exc:
-                return _Reply(None, None, attempt + 1, error=f"bad response: {exc}")
-            else:
-                if not response.choices:
-                    return _Reply(None, None, attempt + 1)
-                choice = response.choices[0]
-                return _Reply(choice.message.content, choice.finish_reason, attempt + 1)
-            if attempt < self.max_retries:
-                await asyncio.sleep(self.backoff * 2**attempt * random.uniform(0.5, 1.5))
-        attempts = self.max_retries + 1
-        return _Reply(None, None, attempts, error=f"failed after {attempts} attempts: {problem}")
+        sent = await complete_with_retries(
+            client, slots, self._request(task, messages), self.max_retries, self.backoff
+        )
+        if sent.response is None or not sent.response.choices:
+            return _Reply(None, None, sent.attempts, error=sent.error)
+        choice = sent.response.choices[0]
+        return _Reply(choice.message.content, choice.finish_reason, sent.attempts)
 
     def _request(self, task: JsonTask[T], messages: list[Message]) -> dict[str, Any]:
         """The keyword arguments of ``chat.completions.create`` for this task."""
@@ -231,6 +215,52 @@ class OpenAIChat:
             self.cache.put(key, text)
 
 
+@dataclass(frozen=True)
+class Sent:
+    """What became of one request: the response, or the error after the last attempt."""
+
+    response: ChatCompletion | None
+    attempts: int
+    error: str | None = None
+
+
+async def complete_with_retries(
+    client: AsyncOpenAI,
+    slots: asyncio.Semaphore,
+    request: dict[str, Any],
+    max_retries: int,
+    backoff: float,
+) -> Sent:
+    """``chat.completions.create(**request)`` holding one of ``slots``, retried with
+    exponential backoff on rate limits, server errors, timeouts and lost connections;
+    other client errors and unreadable responses end it at once."""
+    import openai
+
+    for attempt in range(max_retries + 1):
+        try:
+            async with slots:
+                response = await client.chat.completions.create(**request)
+        except openai.APIStatusError as exc:
+            problem = f"HTTP {exc.status_code}: {_status_message(exc)}"
+            if exc.status_code != 429 and exc.status_code < 500:
+                return Sent(None, attempt + 1, error=problem)
+        except openai.APITimeoutError:
+            limit = client.timeout
+            problem = f"timed out after {limit:g} s" if isinstance(limit, float) else "timed out"
+        except openai.APIConnectionError as exc:
+            problem = f"connection failed: {exc.__cause__ or exc}"
+        except openai.APIError as exc:
+            return Sent(None, attempt + 1, error=f"bad response: {exc}")
+        except json.JSONDecodeError as exc:
+            return Sent(None, attempt + 1, error=f"the response is not JSON: {exc}")
+        else:
+            return Sent(response, attempt + 1)
+        if attempt < max_retries:
+            await asyncio.sleep(backoff * 2**attempt * random.uniform(0.5, 1.5))
+    attempts = max_retries + 1
+    return Sent(None, attempts, error=f"failed after {attempts} attempts: {problem}")
+
+
 def _check_settings(
     model: str,
     concurrency: int,
@@ -271,7 +301,7 @@ def _status_message(exc: APIStatusError) -> str:
     return str(exc.message)
 
 
-def _run_coroutine(coroutine: Coroutine[Any, Any, R]) -> R:
+def run_coroutine(coroutine: Coroutine[Any, Any, R]) -> R:
     """Run a coroutine to the end, in a worker thread when an event loop already runs here."""
     try:
         asyncio.get_running_loop()

@@ -1,0 +1,259 @@
+"""The zero-shot VLM judge end to end on a tiny random Qwen2.5-VL: frames to scores."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("transformers")
+np = pytest.importorskip("numpy")
+pytest.importorskip("av")
+
+from scine.cli import app  # noqa: E402
+from scine.judge.vlm import (  # noqa: E402
+    TEMPLATE_ID,
+    Ask,
+    QwenJudge,
+    VideoAsks,
+    expected_score,
+    instruction,
+    question_text,
+)
+from scine.judge.vlm_rater import Sampler, rate_with_judge  # noqa: E402
+from scine.llm.cache import ResponseCache  # noqa: E402
+from scine.records import Prompt, Question, Rating, Video, read_jsonl, write_jsonl  # noqa: E402
+from scine.taxonomy import load_taxonomy  # noqa: E402
+from scine.video.sample import VideoSampling, sample_frames  # noqa: E402
+from scine.vlm.qwen import QwenVL  # noqa: E402
+from tests.judge.videos import write_video  # noqa: E402
+from tests.vlm.tiny import tiny_model_folder  # noqa: E402
+
+SNAPSHOT = Path(__file__).parent / "snapshots" / "vlm_rating.txt"
+SAMPLING = VideoSampling(fps=2.0, max_pixels=56 * 84)
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tiny_model_folder(tmp_path_factory.mktemp("tiny"))
+
+
+@pytest.fixture(scope="module")
+def judge(folder: Path) -> QwenJudge:
+    return QwenJudge(QwenVL.load(str(folder), device="cpu"))
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Three videos of two prompts, with their questions and prompts."""
+    root = tmp_path_factory.mktemp("study")
+    rng = np.random.default_rng(3)
+    videos = []
+    for n, prompt in enumerate(["p1", "p1", "p2"]):
+        clip = rng.integers(0, 256, (36, 96, 160, 3), dtype=np.uint8)
+        write_video(root / f"v{n}.mp4", clip)
+        videos.append(
+            Video(
+                id=f"m{n}/{prompt}",
+                prompt_id=prompt,
+                model=f"m{n}",
+                path=f"v{n}.mp4",
+                fps=24,
+                frames=36,
+                width=160,
+                height=96,
+            )
+        )
+    prompts = [
+        Prompt(id="p1", text="A slow pan left over a harbour at dusk.", split="visuals"),
+        Prompt(id="p2", text="A woman lit by a flickering neon sign.", split="visuals"),
+    ]
+    questions = [
+        Question(
+            id="p1/pan",
+            prompt_id="p1",
+            node="camera.trajectory.movement",
+            value="pan_left",
+            text="Does the camera pan left?",
+        ),
+        Question(
+            id="p1/time",
+            prompt_id="p1",
+            node="setup.scene.set_design.environment.time_of_day",
+            value="dusk",
+            text="Is it dusk?",
+        ),
+        Question(
+            id="p2/neon",
+            prompt_id="p2",
+            node="setup.scene.set_design.environment.time_of_day",
+            value=None,
+            text="What time of day is it?",
+        ),
+    ]
+    write_jsonl(root / "videos.jsonl", videos)
+    write_jsonl(root / "prompts.jsonl", prompts)
+    write_jsonl(root / "questions.jsonl", questions)
+    return root
+
+
+def judge_args(folder: Path, study: Path, out: Path) -> list[str]:
+    """``scine judge run`` with the tiny model over the study's videos, into ``out``."""
+    files = ["--videos", str(study / "videos.jsonl"), "--questions", str(study / "questions.jsonl")]
+    size = ["--max-pixels", str(56 * 84)]
+    return ["judge", "run", "--judge", f"qwen:{folder}", *files, "--out", str(out), *size]
+
+
+def test_the_instruction_matches_its_snapshot() -> None:
+    ask = Ask("A slow pan left at dusk.", "Camera > Movement: Pan left", "Does it pan left?")
+    text = f"{instruction()}\n---\n{question_text(ask)}\n"
+    if os.environ.get("SCINE_UPDATE_SNAPSHOTS"):
+        SNAPSHOT.write_text(text, encoding="utf-8")
+    assert text == SNAPSHOT.read_text(encoding="utf-8"), (
+        "the judge's instruction changed: review it and rerun with SCINE_UPDATE_SNAPSHOTS=1"
+    )
+
+
+def test_expected_score_is_the_mean_rating() -> None:
+    assert expected_score([0, 0, 0, 0, 1]) == 5
+    assert expected_score([0.5, 0, 0, 0, 0.5]) == 3
+    with pytest.raises(ValueError, match="5 probabilities"):
+        expected_score([1.0])
+
+
+def test_scores_come_from_the_rating_tokens_probabilities(judge: QwenJudge, study: Path) -> None:
+    frames = sample_frames(study / "v0.mp4", SAMPLING)
+    asks = [Ask("p", "c", "Does the camera pan left?"), Ask("p", "c", "Is it dusk?")]
+    (answers,) = judge.answer([VideoAsks(frames, asks)])
+    assert len(answers) == 2
+    for answer in answers:
+        assert answer.probs is not None
+        assert answer.mass is not None
+        assert sum(answer.probs) == pytest.approx(1.0, abs=1e-6)
+        assert 0 < answer.mass < 1  # a random model spreads its belief over the whole vocabulary
+        assert answer.score == pytest.approx(expected_score(answer.probs))
+        assert answer.text  # the greedy token, kept
+    assert answers[0].probs != answers[1].probs  # the question reaches the model
+
+
+def test_batching_does_not_change_scores(folder: Path, study: Path) -> None:
+    model = QwenVL.load(str(folder), device="cpu")
+    videos = [
+        VideoAsks(
+            sample_frames(study / f"v{n}.mp4", SAMPLING),
+            [Ask("p", "c", f"Q{k}?") for k in range(3)],
+        )
+        for n in range(3)
+    ]
+    one = QwenJudge(model, video_batch=1, question_batch=1).answer(videos)
+    many = QwenJudge(model, video_batch=3, question_batch=4).answer(videos)
+    for alone, together in zip(one, many, strict=True):
+        for a, b in zip(alone, together, strict=True):
+            assert a.score == pytest.approx(b.score, abs=1e-4)
+
+
+def test_rater_writes_model_ratings_and_caches_answers(
+    judge: QwenJudge, study: Path, tmp_path: Path
+) -> None:
+    videos = read_jsonl(study / "videos.jsonl", Video)
+    questions = read_jsonl(study / "questions.jsonl", Question)
+    prompts = {p.id: p.text for p in read_jsonl(study / "prompts.jsonl", Prompt)}
+    cache = ResponseCache(tmp_path / "cache.sqlite")
+    sampler = Sampler(SAMPLING, SAMPLING.model_copy(update={"fps": 4.0}))
+    run = rate_with_judge(
+        judge, videos, questions, prompts, load_taxonomy(), study, sampler=sampler, cache=cache
+    )
+    assert len(run.ratings) == 2 + 2 + 1
+    assert not run.failures
+    assert run.answered == 5
+    assert run.cached == 0
+    rating = run.ratings[0]
+    assert rating.rater == judge.name
+    assert rating.rater_kind == "model"
+    assert rating.meta["template"] == TEMPLATE_ID
+    by_question = {r.question_id: r for r in run.ratings if r.video_id == "m0/p1"}
+    assert by_question["p1/pan"].meta["sampling"]["fps"] == 4.0  # camera questions: their own rate
+    assert by_question["p1/time"].meta["sampling"]["fps"] == 2.0
+    assert set(rating.raw["probs"]) == {"1", "2", "3", "4", "5"}  # type: ignore[index]
+    again = rate_with_judge(
+        judge, videos, questions, prompts, load_taxonomy(), study, sampler=sampler, cache=cache
+    )
+    assert again.cached == 5
+    assert again.answered == 0
+    assert again.ratings == run.ratings
+
+
+def test_an_unreadable_video_fails_its_questions_and_nothing_else(
+    judge: QwenJudge, study: Path, tmp_path: Path
+) -> None:
+    videos = read_jsonl(study / "videos.jsonl", Video)
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"not a video")
+    videos[2] = videos[2].model_copy(update={"path": str(broken)})
+    questions = read_jsonl(study / "questions.jsonl", Question)
+    prompts = {p.id: p.text for p in read_jsonl(study / "prompts.jsonl", Prompt)}
+    run = rate_with_judge(
+        judge, videos, questions, prompts, load_taxonomy(), study, sampler=Sampler(SAMPLING)
+    )
+    assert len(run.ratings) == 4
+    assert [(f.video_id, f.question_id) for f in run.failures] == [("m2/p2", "p2/neon")]
+    assert run.failures[0].reason.startswith("video cannot be read")
+
+
+def test_cli_runs_a_local_model_and_resumes_from_its_cache(
+    folder: Path, study: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "ratings.jsonl"
+    args = judge_args(folder, study, out)
+    result = runner.invoke(app, args, env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    ratings = read_jsonl(out, Rating)
+    report = json.loads(out.with_name("ratings.report.json").read_text())
+    assert report["counts"]["ratings"] == len(ratings) == 5
+    assert report["counts"]["answers_made"] == 5
+    assert report["sampling"]["default"]["fps"] == 2.0
+    again = runner.invoke(app, args, env={"COLUMNS": "200"})
+    assert again.exit_code == 0, again.output
+    assert (
+        json.loads(out.with_name("ratings.report.json").read_text())["counts"]["answers_from_cache"]
+        == 5
+    )
+    assert read_jsonl(out, Rating) == ratings
+
+
+def test_cli_names_a_bad_judge(study: Path, tmp_path: Path) -> None:
+    args = [
+        "judge",
+        "run",
+        "--judge",
+        "llava:x",
+        "--videos",
+        str(study / "videos.jsonl"),
+        "--questions",
+        str(study / "questions.jsonl"),
+        "--out",
+        str(tmp_path / "r.jsonl"),
+    ]
+    result = runner.invoke(app, args, env={"COLUMNS": "200"})
+    assert result.exit_code == 1
+    assert "llava:x" in result.output
+
+
+def test_cli_prompt_swap_writes_the_control_ratings(
+    folder: Path, study: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "ratings.jsonl"
+    args = [*judge_args(folder, study, out), "--prompt-swap", "3"]
+    result = runner.invoke(app, args, env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    swapped = read_jsonl(out.with_name("ratings.swap.jsonl"), Rating)
+    own = {(r.video_id, r.question_id) for r in read_jsonl(out, Rating)}
+    assert swapped
+    assert not own & {(r.video_id, r.question_id) for r in swapped}
+    summary = json.loads(out.with_name("ratings.report.json").read_text())["prompt_swap"]
+    assert summary["videos"] == len(swapped)
