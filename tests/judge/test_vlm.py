@@ -257,3 +257,12 @@ def test_cli_prompt_swap_writes_the_control_ratings(
     assert not own & {(r.video_id, r.question_id) for r in swapped}
     summary = json.loads(out.with_name("ratings.report.json").read_text())["prompt_swap"]
     assert summary["videos"] == len(swapped)
+
+
+def test_cli_names_prompts_missing_from_the_prompt_file(study: Path, tmp_path: Path) -> None:
+    write_jsonl(tmp_path / "prompts.jsonl", read_jsonl(study / "prompts.jsonl", Prompt)[:1])
+    args = ["judge", "run", "--judge", "qwen:unused", "--videos", str(study / "videos.jsonl")]
+    args += ["--questions", str(study / "questions.jsonl"), "--out", str(tmp_path / "r.jsonl")]
+    result = runner.invoke(app, [*args, "--prompts", str(tmp_path / "prompts.jsonl")])
+    assert result.exit_code == 1
+    assert "no prompt p2 (of 1 missing)" in result.output

@@ -119,6 +119,9 @@ def run_command(
         if not prompt_file.exists():
             fail(f"{prompt_file}: no such file; give the videos' prompts with --prompts")
         texts = {p.id: p.text for p in read_records(prompt_file, Prompt, taxonomy)}
+        unknown = sorted({v.prompt_id for v in video_records} - set(texts))
+        if unknown:
+            fail(f"{prompt_file}: no prompt {', '.join(unknown[:5])} (of {len(unknown)} missing)")
         sampling = VideoSampling(fps=fps, max_pixels=max_pixels)
         camera = None if camera_fps is None else sampling.model_copy(update={"fps": camera_fps})
         vlm = _vlm(judge, base_url, batch, question_batch, frames_as, concurrency)

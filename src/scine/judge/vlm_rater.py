@@ -118,7 +118,8 @@ def rate_with_judge(
     """Ask ``judge`` every question of every video's prompt; ``prompts`` maps prompt ids to
     their text. Video paths are relative to ``root`` (absolute ones are used as they are).
     ``batch`` videos go to the judge at once while ``workers`` threads sample the next.
-    ``progress(done, total)`` is called as videos finish."""
+    ``progress(done, total)`` is called as videos finish. A video whose prompt has no text
+    in ``prompts`` is a ``ValueError`` before anything runs."""
     if batch < 1 or workers < 1:
         raise ValueError("batch and workers must be at least 1")
     started = time.perf_counter()
@@ -160,6 +161,14 @@ def _jobs(
     by_prompt: dict[str, list[Question]] = defaultdict(list)
     for question in questions:
         by_prompt[question.prompt_id].append(question)
+    unknown = sorted({v.prompt_id for v in videos if v.prompt_id not in prompts})
+    if unknown:
+        shown = ", ".join(unknown[:5]) + (
+            f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+        )
+        raise ValueError(
+            f"no prompt text for the prompt id(s) of {len(unknown)} prompt(s): {shown}"
+        )
     jobs = []
     for video in videos:
         path = Path(video.path) if Path(video.path).is_absolute() else root / video.path
@@ -168,8 +177,6 @@ def _jobs(
         for question in by_prompt[video.prompt_id]:
             groups[sampler.for_node(question.node)].append(question)
         for sampling, asked in groups.items():
-            if video.prompt_id not in prompts:
-                raise KeyError(f"video {video.id}: no text for its prompt {video.prompt_id!r}")
             prompt = prompts[video.prompt_id]
             asks = [ask_for(taxonomy, prompt, q.node, q.value, q.text) for q in asked]
             keys = [_cache_key(judge.name, sampling, digest, ask) for ask in asks]
