@@ -9,8 +9,11 @@ video is asked the questions of one prompt of the packaged suite (the suite's me
 
 It first checks on the GPU that a reused video prefix gives the logits of a full run, then
 times ``QwenJudge.answer`` at several (videos, questions) batch sizes, and once without
-reusing the prefix (each question re-encodes its video), printing one JSON object:
-(video, question) pairs per second, seconds per video, peak GPU memory.
+reusing the prefix (each question re-encodes its video): first with transformers' vision
+attention (one small attention per window), then with ``scine.vlm.windows`` (all windows
+of a layer in one call), after checking both give the same vision features. It prints one
+JSON object: (video, question) pairs per second, seconds per video, model FLOPs
+utilization against a bf16 matmul measured in the same run, peak GPU memory.
 
     python3 benchmarks/vlm_judge_speed.py                  # on a GPU machine
     python3 benchmarks/vlm_judge_speed.py --shape tiny --videos 4   # a CPU smoke test
@@ -37,8 +40,9 @@ from scine.taxonomy import load_taxonomy
 from scine.video.sample import SampledFrames, VideoSampling, resized_size
 from scine.vlm.qwen import QwenVL
 from scine.vlm.random_model import random_model, small_tokenizer
+from scine.vlm.windows import batch_window_attention
 
-BATCHES = [(1, 1), (1, 8), (1, 32), (2, 32), (4, 64), (8, 64), (16, 128)]
+BATCHES = [(1, 1), (1, 8), (2, 16), (4, 32), (8, 64)]
 
 
 def suite_asks(count: int) -> list[list[Ask]]:
@@ -67,13 +71,77 @@ def clip(seed: int, sampling: VideoSampling) -> SampledFrames:
     return SampledFrames(frames, times, 24.0, 5.0, width, height, sampling, 120)
 
 
+def matmul_ceiling() -> float | None:
+    """TFLOP/s of a large bf16 matmul on this GPU: the ceiling MFU is measured against."""
+    if not torch.cuda.is_available():
+        return None
+    a = torch.randn(8192, 8192, device="cuda", dtype=torch.bfloat16)
+    b = torch.randn(8192, 8192, device="cuda", dtype=torch.bfloat16)
+    for _ in range(3):
+        a @ b
+    sync()
+    start = time.perf_counter()
+    for _ in range(20):
+        a @ b
+    sync()
+    return 20 * 2 * 8192**3 / (time.perf_counter() - start) / 1e12
+
+
+def work_flops(model: QwenVL, videos: list[VideoAsks], reuse: bool) -> float:
+    """Matmul FLOPs of answering ``videos`` (2 per parameter per token, plus attention)."""
+    vision = sum(p.numel() for p in model.model.model.visual.parameters())
+    language = sum(p.numel() for p in model.model.model.language_model.parameters())
+    text = model.model.config.text_config
+    layers, width = text.num_hidden_layers, text.hidden_size
+    total = 0.0
+    for video in videos:
+        patches = model.patches(video.frames.frames, 2.0)
+        prefix = len(model.prefix_ids(patches, instruction()))
+        encode = 2 * vision * patches.pixels.shape[0] + 2 * language * prefix
+        encode += 4 * layers * width * prefix * prefix / 2  # causal attention
+        asks = [len(model.continuation_ids(question_text(ask))) for ask in video.asks]
+        for tokens in asks:
+            total += 2 * language * tokens + 4 * layers * width * tokens * (prefix + tokens)
+        total += encode * (len(asks) if not reuse else 1)
+    return total
+
+
+def vision_seconds(model: QwenVL, video: VideoAsks, repeats: int = 5) -> float:
+    """Median seconds of the vision tower on one video."""
+    patches = model.patches(video.frames.frames, 2.0)
+    pixels = patches.pixels.to(model.device, model.model.dtype)
+    grid = torch.tensor([patches.grid], device=model.device)
+    times = []
+    with torch.inference_mode():
+        for _ in range(repeats + 1):
+            sync()
+            start = time.perf_counter()
+            model.model.model.visual(pixels, grid_thw=grid)
+            sync()
+            times.append(time.perf_counter() - start)
+    return sorted(times[1:])[repeats // 2]
+
+
+def vision_features(model: QwenVL, video: VideoAsks) -> torch.Tensor:
+    patches = model.patches(video.frames.frames, 2.0)
+    with torch.inference_mode():
+        out = model.model.model.visual(
+            patches.pixels.to(model.device, model.model.dtype),
+            grid_thw=torch.tensor([patches.grid], device=model.device),
+        )
+    found = getattr(out, "pooler_output", out)
+    return torch.cat(list(found)) if isinstance(found, list | tuple) else found
+
+
 def sync() -> None:
     if torch.cuda.is_available():
         torch.cuda.synchronize()
 
 
-def timed(judge: QwenJudge, videos: list[VideoAsks]) -> dict[str, Any]:
-    """Answer everything once; throughput and peak memory."""
+def timed(
+    judge: QwenJudge, videos: list[VideoAsks], flops: float, ceiling: float | None
+) -> dict[str, Any]:
+    """Answer everything once; throughput, utilization and peak memory."""
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
     sync()
@@ -89,6 +157,7 @@ def timed(judge: QwenJudge, videos: list[VideoAsks]) -> dict[str, Any]:
         "seconds": round(seconds, 3),
         "pairs_per_second": round(pairs / seconds, 2),
         "seconds_per_video": round(seconds / len(videos), 4),
+        "mfu": None if ceiling is None else round(flops / seconds / 1e12 / ceiling, 4),
         "peak_gib": None if peak is None else round(peak, 2),
     }
 
@@ -149,7 +218,10 @@ def main() -> None:
     model = QwenVL(network, tokenizer, f"random Qwen2.5-VL {args.shape}")
     sampling = VideoSampling()
     videos = [VideoAsks(clip(n, sampling), found) for n, found in enumerate(asks)]
-    QwenJudge(model).answer(videos[:1])  # warm-up
+    ceiling = matmul_ceiling()
+    reused_flops = work_flops(model, videos, reuse=True)
+    one_by_one = [VideoAsks(v.frames, [a]) for v in videos[:8] for a in v.asks]
+    single_flops = work_flops(model, one_by_one, reuse=True)
     result: dict[str, Any] = {
         "shape": args.shape,
         "parameters_billions": round(sum(p.numel() for p in network.parameters()) / 1e9, 3),
@@ -159,20 +231,33 @@ def main() -> None:
         "frames": list(videos[0].frames.frames.shape),
         "video_tokens": model.patches(videos[0].frames.frames, 2.0).tokens,
         "sampling": sampling.model_dump(),
+        "matmul_tflops": None if ceiling is None else round(ceiling, 1),
         "reuse_check": reuse_check(model, videos[0]),
-        "batches": {},
     }
-    for video_batch, question_batch in BATCHES:
-        label = f"videos={video_batch},questions={question_batch}"
-        try:
-            judge = QwenJudge(model, video_batch=video_batch, question_batch=question_batch)
-            result["batches"][label] = timed(judge, videos)
-        except torch.OutOfMemoryError:
-            result["batches"][label] = "out of memory"
-            torch.cuda.empty_cache()
-        print(label, result["batches"][label], file=sys.stderr, flush=True)
-    one_by_one = [VideoAsks(v.frames, [a]) for v in videos[:8] for a in v.asks]
-    result["without_prefix_reuse"] = timed(QwenJudge(model), one_by_one)
+    reference = vision_features(model, videos[0])
+    for variant in ("transformers_windows", "batched_windows"):
+        if variant == "batched_windows":
+            batch_window_attention(network)
+            fused = vision_features(model, videos[0])
+            result["batched_windows_check"] = {
+                "max_abs_difference": float((fused.float() - reference.float()).abs().max()),
+                "feature_scale": float(reference.float().abs().max()),
+            }
+        QwenJudge(model).answer(videos[:1])  # warm-up
+        found: dict[str, Any] = {"vision_tower_seconds": round(vision_seconds(model, videos[0]), 4)}
+        for video_batch, question_batch in BATCHES:
+            label = f"videos={video_batch},questions={question_batch}"
+            try:
+                judge = QwenJudge(model, video_batch=video_batch, question_batch=question_batch)
+                found[label] = timed(judge, videos, reused_flops, ceiling)
+            except torch.OutOfMemoryError:
+                found[label] = "out of memory"
+                torch.cuda.empty_cache()
+            print(variant, label, found[label], file=sys.stderr, flush=True)
+        found["one_forward_per_question"] = timed(
+            QwenJudge(model), one_by_one, single_flops, ceiling
+        )
+        result[variant] = found
     result["environment"] = {
         "gpu": torch.cuda.get_device_name() if on_gpu else None,
         "torch": torch.__version__,

@@ -22,6 +22,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .windows import batch_window_attention
+
 if TYPE_CHECKING:
     import numpy as np
     import torch
@@ -81,9 +83,17 @@ class QwenVL:
         self._cache_argument = "cache" if "cache" in parameters else "past_key_values"
 
     @classmethod
-    def load(cls, model: str, *, device: str | None = None, dtype: str | None = None) -> QwenVL:
+    def load(
+        cls,
+        model: str,
+        *,
+        device: str | None = None,
+        dtype: str | None = None,
+        batch_windows: bool = True,
+    ) -> QwenVL:
         """Load by Hugging Face id or local folder. Default: bf16 spread over the visible
-        GPUs when there are any, else fp32 on the CPU."""
+        GPUs when there are any, else fp32 on the CPU. ``batch_windows``: the vision tower
+        attends to all windows of a layer in one call (``scine.vlm.windows``)."""
         import torch
         from transformers import AutoTokenizer, Qwen2_5_VLForConditionalGeneration
 
@@ -94,6 +104,8 @@ class QwenVL:
             model, dtype=chosen, **placement
         )
         network.eval()  # type: ignore[no-untyped-call]
+        if batch_windows:
+            batch_window_attention(network)
         return cls(network, AutoTokenizer.from_pretrained(model), model)
 
     @property
