@@ -20,6 +20,7 @@ from .analysis import analyze, simulate
 from .bench import app as bench_app
 from .judge import app as judge_app
 from .judge import probe
+from .reward import app as reward_app
 from .taxonomy import app as taxonomy_app
 from .videos import app as videos_app
 
@@ -36,6 +37,7 @@ app.add_typer(taxonomy_app, name="taxonomy")
 app.add_typer(bench_app, name="bench")
 app.add_typer(videos_app, name="videos")
 app.add_typer(judge_app, name="judge")
+app.add_typer(reward_app, name="reward")
 app.command("probe")(probe)
 app.command("simulate")(simulate)
 app.command("analyze")(analyze)

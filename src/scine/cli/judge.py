@@ -32,7 +32,10 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Automatic raters: score videos on their questions.", no_args_is_help=True)
 
 
-JUDGES = "probes (measured, no model), qwen:MODEL (Hugging Face id or folder), openai:MODEL"
+JUDGES = (
+    "probes (measured, no model), qwen:MODEL (Hugging Face id or folder), openai:MODEL, "
+    "reward:CHECKPOINT (a trained evaluator)"
+)
 
 
 @app.command("run")
@@ -125,6 +128,10 @@ def run_command(
         sampling = VideoSampling(fps=fps, max_pixels=max_pixels)
         camera = None if camera_fps is None else sampling.model_copy(update={"fps": camera_fps})
         vlm = _vlm(judge, base_url, batch, question_batch, frames_as, concurrency)
+        trained: VideoSampling | None = getattr(vlm, "sampling", None)
+        if trained is not None:  # a trained evaluator sees frames as it was trained on them
+            sampling, camera = trained, None
+            error_console.print(f"frames sampled as in training: {trained.model_dump()}")
         report["prompts"] = str(prompt_file)
 
         def rate(chosen: list[Video], asked: list[Question]) -> tuple[list[Rating], dict[str, Any]]:
@@ -195,6 +202,14 @@ def _vlm(
 ) -> Judge:
     """The VLM judge named by ``--judge``."""
     kind, _, model = judge.partition(":")
+    if kind == "reward" and model:
+        from scine.reward.checkpoint import CheckpointError
+        from scine.reward.judge import RewardJudge
+
+        try:
+            return RewardJudge.load(model, video_batch=batch, question_batch=question_batch)
+        except CheckpointError as exc:
+            fail(str(exc))
     if kind == "qwen" and model:
         from scine.judge.vlm import QwenJudge
         from scine.vlm.qwen import QwenVL

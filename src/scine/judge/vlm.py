@@ -10,6 +10,7 @@ model to rate only the question's control.
 from __future__ import annotations
 
 import hashlib
+import math
 import string
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -93,7 +94,9 @@ class Answer:
     probabilities were read; ``mass``: how much of the model's whole next-token
     distribution those five tokens held; ``text``: what it generated. ``fallback`` names
     how the score was got when probabilities were missing (e.g. ``"parsed_text"``);
-    ``error`` says why there is no score at all.
+    ``reward`` is a trained evaluator's unbounded output, scored ``1 + 4 sigmoid(reward)``
+    (the order of rewards, all that pairwise agreement reads, is kept); ``error`` says why
+    there is no score at all.
     """
 
     text: str
@@ -102,12 +105,16 @@ class Answer:
     fallback: str | None = None
     error: str | None = None
     parsed: int | None = None
+    reward: float | None = None
 
     @property
     def score(self) -> float | None:
-        """The expected rating, or the parsed digit on a fallback, or None on an error."""
+        """The expected rating, the squashed reward, or the parsed digit on a fallback;
+        None on an error."""
         if self.probs is not None:
             return expected_score(self.probs)
+        if self.reward is not None:
+            return 1 + 4 / (1 + math.exp(-self.reward))
         return None if self.parsed is None else float(self.parsed)
 
 
@@ -175,7 +182,7 @@ class QwenJudge:
         """Answers for videos whose frames have one shape, encoded in one batch."""
         model = self.model
         system = instruction()
-        patches = [model.patches(v.frames.frames, _fps(v.frames)) for v in videos]
+        patches = [model.patches(v.frames.frames, v.frames.rate) for v in videos]
         prefixes = model.encode(patches, system)
         asked = [(row, ask) for row, video in enumerate(videos) for ask in video.asks]
         found: list[Answer] = []
@@ -207,13 +214,6 @@ class QwenJudge:
             )
             for token, row, total in zip(top, probs, mass, strict=True)
         ]
-
-
-def _fps(frames: SampledFrames) -> float:
-    """The rate the frames were taken at: the sampling's fps, else frames over duration."""
-    if frames.sampling.fps is not None:
-        return frames.sampling.fps
-    return len(frames.timestamps) / max(frames.duration, 1e-6)
 
 
 def _single_token_ids(tokenizer: object, tokens: Sequence[str]) -> tuple[int, ...]:

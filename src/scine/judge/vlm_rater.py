@@ -278,6 +278,7 @@ def _record(job: _Job, index: int, answer: Answer, run: JudgeRun) -> None:
                 "probs": probs,
                 "mass": answer.mass,
                 "fallback": answer.fallback,
+                "reward": answer.reward,
             },
             meta={
                 "template": TEMPLATE_ID,

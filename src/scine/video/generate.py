@@ -50,7 +50,7 @@ from scine.records import Prompt, RecordError, Video, read_jsonl, read_records, 
 from scine.video._adapters import DTYPES, MODELS, DiffusersModel
 
 if TYPE_CHECKING:
-    from accelerate import PartialState  # type: ignore[import-untyped]
+    from accelerate import PartialState
 
 __all__ = [
     "GenerateError",

@@ -148,6 +148,14 @@ class SampledFrames:
     sampling: VideoSampling
     decoded: int
 
+    @property
+    def rate(self) -> float:
+        """Frames per second of video time they were taken at: the sampling's fps, else
+        (a fixed frame count) frames over duration."""
+        if self.sampling.fps is not None:
+            return self.sampling.fps
+        return len(self.timestamps) / max(self.duration, 1e-6)
+
 
 def sample_frames(
     path: str | Path,

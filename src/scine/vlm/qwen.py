@@ -193,7 +193,7 @@ class QwenVL:
                 use_cache=True,
             )
         return Prefixes(
-            layers=_cache_layers(out.past_key_values),
+            layers=_cache_layers(_output_cache(out)),
             next_position=positions[:, :, -1].max(dim=0).values + 1,
             length=len(ids[0]),
         )
@@ -227,6 +227,13 @@ class QwenVL:
             hidden = out.last_hidden_state[torch.arange(len(texts), device=device), last]
             logits = self.model.lm_head(hidden.to(self.model.lm_head.weight.device))
         return Continuations(hidden=hidden.float(), logits=logits.float())
+
+
+def _output_cache(out: Any) -> Any:
+    """The key/value cache of a model output (``cache`` from transformers 5.2x, before that
+    ``past_key_values``)."""
+    found = out.get("cache")
+    return out.get("past_key_values") if found is None else found
 
 
 def _cache_layers(cache: Any) -> list[tuple[torch.Tensor, torch.Tensor]]:

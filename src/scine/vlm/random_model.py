@@ -97,6 +97,9 @@ def random_model(tokenizer: Any, shape: str = "tiny", *, dtype: Any = None, seed
     config = Qwen2_5_VLConfig(
         text_config={
             "vocab_size": max(len(tokenizer), 1),
+            "bos_token_id": ids["<|endoftext|>"],
+            "eos_token_id": ids["<|im_end|>"],
+            "pad_token_id": ids["<|endoftext|>"],
             "rope_theta": 1e6,
             "max_position_embeddings": 32768,
             **text,

@@ -1,0 +1,63 @@
+"""A trained evaluator as a judge: ``scine judge run --judge reward:CKPT``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scine.judge.vlm import Answer, VideoAsks, question_text
+from scine.video.sample import VideoSampling
+
+from .checkpoint import TrainSettings, load_reward
+from .model import RewardModel
+
+__all__ = ["RewardJudge"]
+
+
+@dataclass
+class RewardJudge:
+    """Rewards for every question of every video: each video encoded once, its prefix
+    reused for its questions (``RewardModel.score``); ``video_batch`` videos of one frame
+    size encoded together, ``question_batch`` questions run together."""
+
+    model: RewardModel
+    config: dict[str, Any]
+    checkpoint: str
+    video_batch: int = 1
+    question_batch: int = 16
+    name: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.name = f"reward:{self.checkpoint}"
+
+    @classmethod
+    def load(cls, checkpoint: str | Path, **settings: Any) -> RewardJudge:
+        """The judge of the evaluator saved at ``checkpoint``."""
+        model, config = load_reward(checkpoint)
+        return cls(model, config, str(checkpoint), **settings)
+
+    @property
+    def sampling(self) -> VideoSampling:
+        """The frame sampling the evaluator was trained with (scoring must use it)."""
+        return TrainSettings.model_validate(self.config["settings"]).sampling
+
+    def answer(self, videos: Sequence[VideoAsks]) -> list[list[Answer]]:
+        """An ``Answer`` carrying the reward for every ask."""
+        qwen = self.model.qwen
+        answers: list[list[Answer]] = [[] for _ in videos]
+        by_shape: dict[tuple[int, ...], list[int]] = {}
+        for index, video in enumerate(videos):
+            by_shape.setdefault(video.frames.frames.shape, []).append(index)
+        for indices in by_shape.values():
+            for start in range(0, len(indices), self.video_batch):
+                chunk = [videos[i] for i in indices[start : start + self.video_batch]]
+                patches = [qwen.patches(v.frames.frames, v.frames.rate) for v in chunk]
+                texts = [[qwen.continuation_ids(question_text(a)) for a in v.asks] for v in chunk]
+                rewards = self.model.score(patches, texts, batch=self.question_batch)
+                for index, found in zip(
+                    indices[start : start + self.video_batch], rewards, strict=True
+                ):
+                    answers[index] = [Answer(text="", reward=reward) for reward in found]
+        return answers

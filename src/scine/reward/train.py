@@ -1,0 +1,201 @@
+"""Training the evaluator on a study's expert pairs with the Bradley-Terry objective.
+
+Everything that can be wrong with the input (no pairs, ties only, a split with an empty
+side, videos missing from disk) is reported before the base model is loaded. Training
+runs under ``accelerate``: one process, or several (DDP, FSDP or DeepSpeed ZeRO, as
+``accelerate config`` sets them) each taking its share of every epoch's pairs.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from scine.analysis.table import load_study
+from scine.judge.vlm import TEMPLATE_ID, ask_for, instruction, question_text
+from scine.records import Prompt, Question, Video, read_records
+from scine.taxonomy import load_taxonomy
+from scine.video.sample import sample_frames
+from scine.vlm.qwen import QwenVL, VideoPatches
+
+from .checkpoint import TrainSettings, attach_lora, save_reward
+from .data import Pair, PairError, missing_videos, split_by_prompt, study_pairs, video_path
+from .loss import OUTCOME_A, OUTCOME_B, OUTCOME_TIE, bradley_terry_loss
+from .model import RewardInput, RewardModel
+
+__all__ = ["TrainReport", "pairwise_accuracy", "train_reward"]
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class TrainReport:
+    """What a training run did: pair counts, per-epoch loss and validation accuracy."""
+
+    checkpoint: Path
+    train_pairs: int
+    validation_pairs: int
+    pairs: dict[str, int]
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+class _Items:
+    """Model inputs of (video, question) by id, the video's patches sampled once."""
+
+    def __init__(self, study: Path, qwen: QwenVL, settings: TrainSettings) -> None:
+        taxonomy = load_taxonomy()
+        self.videos = {v.id: v for v in read_records(study / "videos.jsonl", Video)}
+        self.questions = {
+            q.id: q for q in read_records(study / "questions.jsonl", Question, taxonomy)
+        }
+        self.prompts = {
+            p.id: p.text for p in read_records(study / "prompts.jsonl", Prompt, taxonomy)
+        }
+        self.root, self.qwen, self.settings, self.taxonomy = study, qwen, settings, taxonomy
+        self.patches = lru_cache(maxsize=256)(self._patches)
+
+    def _patches(self, video_id: str) -> VideoPatches:
+        video = self.videos[video_id]
+        frames = sample_frames(video_path(video, self.root), self.settings.sampling)
+        return self.qwen.patches(frames.frames, frames.rate)
+
+    def item(self, video_id: str, question_id: str) -> RewardInput:
+        question = self.questions[question_id]
+        prompt = self.prompts[question.prompt_id]
+        ask = ask_for(self.taxonomy, prompt, question.node, question.value, question.text)
+        return RewardInput(self.patches(video_id), self.qwen.continuation_ids(question_text(ask)))
+
+    def batch(self, pairs: Sequence[Pair]) -> list[RewardInput]:
+        """The A sides of ``pairs``, then their B sides."""
+        return [self.item(p.video_a, p.question_id) for p in pairs] + [
+            self.item(p.video_b, p.question_id) for p in pairs
+        ]
+
+
+def train_reward(
+    study: str | Path,
+    base: str,
+    out: str | Path,
+    settings: TrainSettings | None = None,
+    *,
+    device: str | None = None,
+    progress: Progress | None = None,
+) -> TrainReport:
+    """Train an evaluator from ``base`` on the experts' pairs of the ``study`` folder; save
+    it to ``out``; return pair counts and the history (loss, validation accuracy)."""
+    from accelerate import Accelerator
+
+    settings = settings or TrainSettings()
+    study = Path(study)
+    votes = load_study(study, rater_kind="human")
+    pairs, counts = study_pairs(votes, ties=settings.ties)
+    train, validation = split_by_prompt(pairs, settings.validation_share, settings.seed)
+    videos = {v.id: v for v in read_records(study / "videos.jsonl", Video)}
+    used = {video for pair in pairs for video in (pair.video_a, pair.video_b)}
+    missing = missing_videos((videos[v] for v in sorted(used)), study)
+    if missing:
+        shown = ", ".join(missing[:5]) + (
+            f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        )
+        raise PairError(f"{len(missing)} video file(s) of the training pairs are missing: {shown}")
+
+    accelerator = Accelerator()
+    torch.manual_seed(settings.seed)
+    qwen = QwenVL.load(base, device=device or str(accelerator.device))
+    model = _trainable(RewardModel(qwen, instruction()), settings)
+    optimizer = torch.optim.AdamW(
+        [p for p in model.parameters() if p.requires_grad], lr=settings.lr
+    )
+    model, optimizer = accelerator.prepare(model, optimizer)
+    items = _Items(study, qwen, settings)
+    margin = settings.tie_margin if settings.ties else None
+    rng = random.Random(settings.seed)
+    history: list[dict[str, Any]] = []
+    steps = -(-len(train[accelerator.process_index :: accelerator.num_processes]) // settings.batch)
+    for epoch in range(1, settings.epochs + 1):
+        order = list(train)
+        rng.shuffle(order)
+        shard = order[accelerator.process_index :: accelerator.num_processes]
+        model.train()
+        losses = []
+        for step, start in enumerate(range(0, len(shard), settings.batch), start=1):
+            chunk = shard[start : start + settings.batch]
+            rewards = model(items.batch(chunk))
+            outcomes = torch.tensor([p.outcome for p in chunk], device=rewards.device)
+            loss = bradley_terry_loss(
+                rewards[: len(chunk)], rewards[len(chunk) :], outcomes, margin
+            )
+            accelerator.backward(loss)
+            optimizer.step()
+            optimizer.zero_grad()
+            losses.append(float(loss))
+            if progress is not None:
+                progress(f"epoch {epoch}/{settings.epochs}", step, steps)
+        accuracy = pairwise_accuracy(
+            accelerator.unwrap_model(model), items, validation, settings.batch
+        )
+        history.append({"epoch": epoch, "train_loss": sum(losses) / len(losses), **accuracy})
+    checkpoint = Path(out)
+    if accelerator.is_main_process:
+        save_reward(
+            checkpoint,
+            accelerator.unwrap_model(model),
+            base,
+            settings,
+            template=TEMPLATE_ID,
+            history=history,
+            pairs={**counts, "train": len(train), "validation": len(validation)},
+        )
+    accelerator.wait_for_everyone()
+    return TrainReport(checkpoint, len(train), len(validation), dict(counts), history)
+
+
+def _trainable(model: RewardModel, settings: TrainSettings) -> RewardModel:
+    """Freeze what is not trained: with LoRA everything but the adapters and the head;
+    the vision tower unless ``train_vision``. Checkpointing as the settings say."""
+    network = model.network
+    if settings.adapter == "lora":
+        attach_lora(model.qwen, settings.lora)
+        for name, parameter in network.named_parameters():
+            parameter.requires_grad = "lora_" in name
+            if parameter.requires_grad:
+                parameter.data = parameter.data.float()  # adapters train in float32
+    else:
+        network.requires_grad_(True)
+    if not settings.train_vision:
+        network.model.visual.requires_grad_(False)
+    if settings.gradient_checkpointing:
+        network.gradient_checkpointing_enable(
+            gradient_checkpointing_kwargs={"use_reentrant": False}
+        )
+        network.enable_input_require_grads()
+    return model
+
+
+def pairwise_accuracy(
+    model: RewardModel, items: _Items, pairs: Sequence[Pair], batch: int
+) -> dict[str, Any]:
+    """Share of decided validation pairs whose preferred video gets the higher reward
+    (equal rewards count as wrong), with the pair counts."""
+    model.eval()
+    right = decided = 0
+    with torch.no_grad():
+        for start in range(0, len(pairs), batch):
+            chunk = [p for p in pairs[start : start + batch] if p.outcome != OUTCOME_TIE]
+            if not chunk:
+                continue
+            rewards = model(items.batch(chunk)).tolist()
+            for pair, a, b in zip(chunk, rewards[: len(chunk)], rewards[len(chunk) :], strict=True):
+                decided += 1
+                won = a > b if pair.outcome == OUTCOME_A else b > a
+                right += won
+    return {
+        "validation_accuracy": right / decided if decided else None,
+        "validation_pairs": decided,
+    }
