@@ -26,10 +26,10 @@ from scine.vlm.qwen import QwenVL, VideoPatches
 
 from .checkpoint import TrainSettings, attach_lora, save_reward
 from .data import Pair, PairError, missing_videos, split_by_prompt, study_pairs, video_path
-from .loss import OUTCOME_A, OUTCOME_B, OUTCOME_TIE, bradley_terry_loss
+from .loss import OUTCOME_A, OUTCOME_TIE, bradley_terry_loss
 from .model import RewardInput, RewardModel
 
-__all__ = ["TrainReport", "pairwise_accuracy", "train_reward"]
+__all__ = ["TrainReport", "make_trainable", "pairwise_accuracy", "train_reward"]
 
 Progress = Callable[[str, int, int], None]
 
@@ -108,7 +108,7 @@ def train_reward(
     accelerator = Accelerator()
     torch.manual_seed(settings.seed)
     qwen = QwenVL.load(base, device=device or str(accelerator.device))
-    model = _trainable(RewardModel(qwen, instruction()), settings)
+    model = make_trainable(RewardModel(qwen, instruction()), settings)
     optimizer = torch.optim.AdamW(
         [p for p in model.parameters() if p.requires_grad], lr=settings.lr
     )
@@ -134,7 +134,7 @@ def train_reward(
             accelerator.backward(loss)
             optimizer.step()
             optimizer.zero_grad()
-            losses.append(float(loss))
+            losses.append(float(loss.detach()))
             if progress is not None:
                 progress(f"epoch {epoch}/{settings.epochs}", step, steps)
         accuracy = pairwise_accuracy(
@@ -156,7 +156,7 @@ def train_reward(
     return TrainReport(checkpoint, len(train), len(validation), dict(counts), history)
 
 
-def _trainable(model: RewardModel, settings: TrainSettings) -> RewardModel:
+def make_trainable(model: RewardModel, settings: TrainSettings) -> RewardModel:
     """Freeze what is not trained: with LoRA everything but the adapters and the head;
     the vision tower unless ``train_vision``. Checkpointing as the settings say."""
     network = model.network
@@ -171,9 +171,11 @@ def _trainable(model: RewardModel, settings: TrainSettings) -> RewardModel:
     if not settings.train_vision:
         network.model.visual.requires_grad_(False)
     if settings.gradient_checkpointing:
-        network.gradient_checkpointing_enable(
-            gradient_checkpointing_kwargs={"use_reentrant": False}
-        )
+        reentrant = {"use_reentrant": False}
+        if hasattr(network, "activation_checkpointing_enable"):  # transformers 5.2x
+            network.activation_checkpointing_enable(activation_checkpointing_kwargs=reentrant)
+        else:
+            network.gradient_checkpointing_enable(gradient_checkpointing_kwargs=reentrant)
         network.enable_input_require_grads()
     return model
 

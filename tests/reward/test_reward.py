@@ -1,0 +1,211 @@
+"""The trained evaluator on tiny random Qwen2.5-VL models: loss, head, data, training,
+checkpoints, scoring, and a learning test on synthetic shots."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("transformers")
+pytest.importorskip("peft")
+pytest.importorskip("accelerate")
+np = pytest.importorskip("numpy")
+pytest.importorskip("av")
+
+from scine.analysis.table import load_study  # noqa: E402
+from scine.cli import app  # noqa: E402
+from scine.judge.vlm import instruction  # noqa: E402
+from scine.records import Rating, read_jsonl, write_jsonl  # noqa: E402
+from scine.reward.checkpoint import CheckpointError, TrainSettings, load_reward  # noqa: E402
+from scine.reward.data import PairError, split_by_prompt, study_pairs  # noqa: E402
+from scine.reward.loss import bradley_terry_loss  # noqa: E402
+from scine.reward.model import RewardInput, RewardModel  # noqa: E402
+from scine.reward.train import train_reward  # noqa: E402
+from scine.video.sample import VideoSampling  # noqa: E402
+from scine.vlm.qwen import QwenVL  # noqa: E402
+from tests.reward.study import write_study  # noqa: E402
+from tests.vlm.tiny import tiny_model_folder  # noqa: E402
+
+SMALL = VideoSampling(fps=2.0, max_pixels=56 * 56)
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tiny_model_folder(tmp_path_factory.mktemp("base"))
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_study(tmp_path_factory.mktemp("study"), 48)
+
+
+@pytest.fixture(scope="module")
+def model(base: Path) -> RewardModel:
+    return RewardModel(QwenVL.load(str(base), device="cpu"), instruction())
+
+
+def clip(model: RewardModel, seed: int, frames: int = 4) -> RewardInput:
+    rng = np.random.default_rng(seed)
+    video = model.qwen.patches(rng.integers(0, 256, (frames, 56, 84, 3), dtype=np.uint8), 2.0)
+    return RewardInput(
+        video, model.qwen.continuation_ids(f"Question {seed}: is it warm?" * (seed + 1))
+    )
+
+
+def test_bradley_terry_matches_a_hand_computation() -> None:
+    a, b = torch.tensor([0.3, -1.0, 0.5]), torch.tensor([0.1, 0.2, 0.5])
+    loss = bradley_terry_loss(a, b, torch.tensor([0, 1, 2]))  # the tie is masked out
+    expected = -(math.log(1 / (1 + math.exp(-0.2))) + math.log(1 / (1 + math.exp(-1.2)))) / 2
+    assert float(loss) == pytest.approx(expected, rel=1e-6)
+    with pytest.raises(ValueError, match="every pair is a tie"):
+        bradley_terry_loss(a, b, torch.tensor([2, 2, 2]))
+
+
+def test_rao_kupper_probabilities_sum_to_one() -> None:
+    a, b, margin = torch.tensor([0.3, -1.0]), torch.tensor([0.1, 0.2]), 0.7
+    p = [
+        math.exp(-float(bradley_terry_loss(a[:1], b[:1], torch.tensor([k]), margin)))
+        for k in range(3)
+    ]
+    assert sum(p) == pytest.approx(1.0, abs=1e-6)
+    assert p[0] == pytest.approx(1 / (1 + math.exp(-(0.2 - 0.7))), rel=1e-6)
+
+
+def test_the_head_reads_the_last_token_and_its_gradient_is_the_hand_one(model: RewardModel) -> None:
+    seen: list[torch.Tensor] = []
+    hook = model.head.register_forward_hook(lambda _m, inputs, _o: seen.append(inputs[0].detach()))
+    items = [clip(model, 1), clip(model, 2)]
+    rewards = model(items)
+    hook.remove()
+    hidden = seen[0]
+    assert torch.allclose(rewards, hidden @ model.head.weight[0] + model.head.bias[0], atol=1e-6)
+    model.zero_grad()
+    loss = bradley_terry_loss(rewards[:1], rewards[1:], torch.tensor([0]))
+    loss.backward()
+    gap = float((rewards[0] - rewards[1]).detach())
+    hand = -(1 - 1 / (1 + math.exp(-gap))) * (hidden[0] - hidden[1])
+    torch.testing.assert_close(model.head.weight.grad[0], hand, atol=1e-5, rtol=1e-4)
+    model.zero_grad()
+
+
+def test_right_padding_leaves_each_reward_as_alone(model: RewardModel) -> None:
+    items = [clip(model, 1), clip(model, 3), clip(model, 2, frames=2)]  # lengths differ
+    with torch.no_grad():
+        together = model(items)
+        alone = torch.stack([model([item])[0] for item in items])
+    torch.testing.assert_close(together, alone, atol=1e-5, rtol=1e-5)
+
+
+def test_prefix_reuse_equals_a_full_run(model: RewardModel) -> None:
+    first, second = clip(model, 4), clip(model, 5)
+    texts = [[first.text, second.text], [second.text]]
+    reused = model.score([first.video, second.video], texts, batch=2)
+    with torch.no_grad():
+        full = model(
+            [RewardInput(first.video, first.text), RewardInput(first.video, second.text), second]
+        ).tolist()
+    assert reused[0] == pytest.approx(full[:2], abs=1e-5)
+    assert reused[1] == pytest.approx(full[2:], abs=1e-5)
+
+
+def test_pairs_are_split_by_prompt(study: Path) -> None:
+    pairs, counts = study_pairs(load_study(study, rater_kind="human"))
+    assert len(pairs) == 48
+    assert counts == {"a": 24, "b": 24}
+    train, validation = split_by_prompt(pairs, 0.25)
+    assert not {p.prompt_id for p in train} & {p.prompt_id for p in validation}
+    assert len(train) + len(validation) == 48
+
+
+def test_bad_studies_fail_before_the_model_loads(tmp_path: Path, study: Path) -> None:
+    ties = write_study(tmp_path / "ties", 4, ties=True)
+    with pytest.raises(PairError, match="every pair is a tie"):
+        train_reward(ties, "no/such-model", tmp_path / "ckpt")
+    lonely = tmp_path / "lonely"
+    lonely.mkdir()
+    for name in ("prompts", "questions", "videos"):
+        (lonely / f"{name}.jsonl").write_text((study / f"{name}.jsonl").read_text())
+    ratings = [
+        r for r in read_jsonl(study / "ratings.jsonl", Rating) if r.video_id.startswith("warm/")
+    ]
+    write_jsonl(lonely / "ratings.jsonl", ratings)
+    with pytest.raises(PairError, match="no two videos share a rated question"):
+        train_reward(lonely, "no/such-model", tmp_path / "ckpt")
+    gone = write_study(tmp_path / "gone", 8)
+    (gone / "videos" / "warm" / "p003.mp4").unlink()
+    with pytest.raises(PairError, match=r"1 video file\(s\) of the training pairs are missing"):
+        train_reward(gone, "no/such-model", tmp_path / "ckpt", TrainSettings(validation_share=0.5))
+
+
+def test_a_tiny_model_learns_which_video_shows_the_asked_temperature(
+    base: Path, study: Path, tmp_path: Path
+) -> None:
+    """From random weights on the CPU: >= 90% validation pairwise accuracy."""
+    settings = TrainSettings(
+        lr=1e-3,
+        batch=8,
+        epochs=12,
+        adapter="full",
+        gradient_checkpointing=False,
+        train_vision=True,
+        validation_share=0.25,
+        sampling=SMALL,
+    )
+    report = train_reward(study, str(base), tmp_path / "ckpt", settings)
+    assert report.validation_pairs == 12
+    assert report.history[-1]["validation_accuracy"] >= 0.9, report.history
+    assert report.history[-1]["train_loss"] < report.history[0]["train_loss"]
+
+
+def test_lora_checkpoints_round_trip_and_refuse_another_base(
+    base: Path, study: Path, tmp_path: Path
+) -> None:
+    settings = TrainSettings(lr=1e-3, batch=8, validation_share=0.25, sampling=SMALL)
+    report = train_reward(study, str(base), tmp_path / "ckpt", settings)
+    config = json.loads((report.checkpoint / "reward.json").read_text())
+    assert config["settings"]["adapter"] == "lora"
+    assert config["base"] == str(base)
+    first, config_read = load_reward(report.checkpoint, device="cpu")
+    second, _ = load_reward(report.checkpoint, device="cpu")
+    item = clip(first, 7)
+    with torch.no_grad():
+        assert float(first([item])[0]) == pytest.approx(float(second([item])[0]), abs=1e-6)
+    assert any("lora_" in name for name, _ in first.network.named_parameters())
+    assert config_read["template"] == config["template"]
+    moved = dict(config, base_shape={**config["base_shape"], "hidden_size": 4096})
+    (report.checkpoint / "reward.json").write_text(json.dumps(moved))
+    with pytest.raises(CheckpointError, match="another shape"):
+        load_reward(report.checkpoint, device="cpu")
+    (report.checkpoint / "reward.json").write_text(json.dumps(dict(config, taxonomy="0" * 16)))
+    with pytest.raises(CheckpointError, match="taxonomy version"):
+        load_reward(report.checkpoint, device="cpu")
+
+
+def test_cli_trains_and_then_judges_with_the_checkpoint(
+    base: Path, study: Path, tmp_path: Path
+) -> None:
+    ckpt = tmp_path / "ckpt"
+    args = ["reward", "train", "--study", str(study), "--base", str(base), "--out", str(ckpt)]
+    args += ["--lr", "1e-3", "--validation-share", "0.25", "--max-pixels", str(56 * 56)]
+    trained = runner.invoke(app, args, env={"COLUMNS": "200"})
+    assert trained.exit_code == 0, trained.output
+    assert "validation accuracy" in trained.output
+    out = tmp_path / "ratings.jsonl"
+    judge = ["judge", "run", "--judge", f"reward:{ckpt}", "--videos", str(study / "videos.jsonl")]
+    judge += ["--questions", str(study / "questions.jsonl"), "--out", str(out)]
+    judged = runner.invoke(app, judge, env={"COLUMNS": "200"})
+    assert judged.exit_code == 0, judged.output
+    ratings = read_jsonl(out, Rating)
+    assert len(ratings) == 96
+    assert all(1 < r.score < 5 for r in ratings)
+    assert ratings[0].raw["reward"] is not None  # type: ignore[index]
+    assert ratings[0].meta["sampling"]["max_pixels"] == 56 * 56  # as trained
+    missing = runner.invoke(app, [*judge[:3], f"reward:{tmp_path / 'nothing'}", *judge[4:]])
+    assert missing.exit_code == 1
+    assert "not an evaluator checkpoint" in missing.output
