@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -209,3 +212,19 @@ def test_cli_trains_and_then_judges_with_the_checkpoint(
     missing = runner.invoke(app, [*judge[:3], f"reward:{tmp_path / 'nothing'}", *judge[4:]])
     assert missing.exit_code == 1
     assert "not an evaluator checkpoint" in missing.output
+
+
+def test_two_processes_share_each_epoch(base: Path, study: Path, tmp_path: Path) -> None:
+    """Data-parallel training as on several GPUs, here two CPU processes (gloo)."""
+    torchrun = Path(sys.executable).with_name("torchrun")
+    ckpt = tmp_path / "ckpt"
+    args = [str(torchrun), "--nproc_per_node", "2", "-m", "scine.cli", "reward", "train"]
+    args += ["--study", str(study), "--base", str(base), "--out", str(ckpt), "--lr", "1e-3"]
+    args += ["--validation-share", "0.25", "--max-pixels", str(56 * 56), "--batch", "4"]
+    env = {**os.environ, "ACCELERATE_USE_CPU": "1", "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(args, capture_output=True, text=True, env=env, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.count("wrote") == 1  # the main process alone reports
+    assert "in 2 process(es)" in done.stdout
+    assert len(json.loads((ckpt / "reward.json").read_text())["history"]) == 1
+    load_reward(ckpt, device="cpu")

@@ -85,13 +85,16 @@ def train_command(
             report = train_reward(study, base, out, settings, progress=show)
         except (PairError, CheckpointError) as exc:
             fail(str(exc))
+    if not report.main_process:
+        return
     for epoch in report.history:
         error_console.print(
             f"epoch {epoch['epoch']}: loss {epoch['train_loss']:.4f}, validation accuracy "
             f"{epoch['validation_accuracy']} on {epoch['validation_pairs']} pair(s)"
         )
     console.print(
-        f"wrote {report.checkpoint}: trained on {report.train_pairs} pair(s), validated on "
+        f"wrote {report.checkpoint}: trained on {report.train_pairs} pair(s) in "
+        f"{report.processes} process(es), validated on "
         f"{report.validation_pairs}; pairs made {json.dumps(report.pairs)}",
         soft_wrap=True,
     )

@@ -43,6 +43,8 @@ class TrainReport:
     validation_pairs: int
     pairs: dict[str, int]
     history: list[dict[str, Any]] = field(default_factory=list)
+    processes: int = 1
+    main_process: bool = True  # with several processes, the one that saved and reports
 
 
 class _Items:
@@ -135,7 +137,7 @@ def train_reward(
             optimizer.step()
             optimizer.zero_grad()
             losses.append(float(loss.detach()))
-            if progress is not None:
+            if progress is not None and accelerator.is_main_process:
                 progress(f"epoch {epoch}/{settings.epochs}", step, steps)
         accuracy = pairwise_accuracy(
             accelerator.unwrap_model(model), items, validation, settings.batch
@@ -153,7 +155,15 @@ def train_reward(
             pairs={**counts, "train": len(train), "validation": len(validation)},
         )
     accelerator.wait_for_everyone()
-    return TrainReport(checkpoint, len(train), len(validation), dict(counts), history)
+    return TrainReport(
+        checkpoint,
+        len(train),
+        len(validation),
+        dict(counts),
+        history,
+        processes=accelerator.num_processes,
+        main_process=accelerator.is_main_process,
+    )
 
 
 def make_trainable(model: RewardModel, settings: TrainSettings) -> RewardModel:
@@ -168,6 +178,7 @@ def make_trainable(model: RewardModel, settings: TrainSettings) -> RewardModel:
                 parameter.data = parameter.data.float()  # adapters train in float32
     else:
         network.requires_grad_(True)
+    network.lm_head.requires_grad_(False)  # the head replaces it; untouched, it has no gradient
     if not settings.train_vision:
         network.model.visual.requires_grad_(False)
     if settings.gradient_checkpointing:
