@@ -1,0 +1,103 @@
+"""``scine study``: set up the expert study, and export its votes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from scine.records import Prompt, Question, Rating, Video, read_records, write_records
+from scine.taxonomy import load_taxonomy
+
+from ._console import console, echo_json, fail
+
+app = typer.Typer(
+    help="The human study: create it, serve it, export its votes.", no_args_is_help=True
+)
+
+Database = Annotated[
+    str, typer.Option("--db", help="Database URL (postgresql://...) or SQLite file path.")
+]
+
+
+@app.command("create")
+def create_command(
+    prompts: Annotated[Path, typer.Option("--prompts", help="prompts.jsonl")],
+    questions: Annotated[Path, typer.Option("--questions", help="questions.jsonl")],
+    videos: Annotated[
+        Path, typer.Option("--videos", help="videos.jsonl (paths under the media folder)")
+    ],
+    annotators: Annotated[
+        Path, typer.Option("--annotators", help="Text file: one annotator name per line.")
+    ],
+    db: Database,
+    votes: Annotated[int, typer.Option("--votes", min=1, help="Votes per (video, question).")] = 3,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the assignment and sides.")] = 0,
+    url: Annotated[
+        str, typer.Option("--url", help="Where the app will be served, for the links.")
+    ] = "http://127.0.0.1:8000",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the links as JSON.")] = False,
+) -> None:
+    """Create a study: every (video, question) gets --votes votes from different annotators,
+    the work spread evenly, sides drawn per task. Prints each annotator's invitation link
+    (and the admin's); only hashes of the tokens are stored, so keep the links."""
+    from scine.study.assign import AssignmentError
+    from scine.study.create import create_study
+    from scine.study.database import open_database
+
+    taxonomy = load_taxonomy()
+    names = [
+        line.strip()
+        for line in annotators.read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    try:
+        made = create_study(
+            open_database(db, create=True),
+            read_records(prompts, Prompt, taxonomy),
+            read_records(questions, Question, taxonomy),
+            read_records(videos, Video),
+            names,
+            votes=votes,
+            seed=seed,
+        )
+    except AssignmentError as exc:
+        fail(str(exc))
+    links = {name: f"{url.rstrip('/')}/login?token={token}" for name, token in made.tokens.items()}
+    if as_json:
+        echo_json(json.dumps({"links": links, "tasks": made.tasks_per_annotator}, indent=2))
+    else:
+        for name, link in links.items():
+            console.print(
+                f"{name}\t{made.tasks_per_annotator.get(name, 0)} task(s)\t{link}", soft_wrap=True
+            )
+    left = (
+        f"; {len(made.prompts_left_out)} prompt(s) with one video left out"
+        if made.prompts_left_out
+        else ""
+    )
+    console.print(
+        f"study created in {db}: {made.comparisons} comparison(s), {made.tasks} task(s) for "
+        f"{len(names)} annotator(s), {votes} vote(s) per item{left}",
+        soft_wrap=True,
+    )
+
+
+@app.command("export")
+def export_command(
+    db: Database,
+    out: Annotated[Path, typer.Option("--out", "-o", help="ratings.parquet or ratings.jsonl")],
+) -> None:
+    """Write the votes as the long ratings table ``scine analyze`` reads (one row per vote;
+    "can't judge" left out and counted)."""
+    from scine.study.database import DatabaseError, open_database
+    from scine.study.votes import export_ratings
+
+    try:
+        ratings, unjudged = export_ratings(open_database(db))
+    except DatabaseError as exc:
+        fail(str(exc))
+    write_records(out, ratings, Rating)
+    console.print(f'wrote {out}: {len(ratings)} vote(s); {unjudged} "can\'t judge" left out')

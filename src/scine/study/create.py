@@ -1,0 +1,130 @@
+"""Setting up a study in its database: records, annotators with their tokens, tasks."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from scine.records import Prompt, Question, Video
+from scine.taxonomy import load_taxonomy
+
+from . import schema
+from .assign import AssignmentError, comparisons, plan_tasks
+
+__all__ = ["ADMIN", "CreatedStudy", "create_study", "hash_token"]
+
+ADMIN = "admin"
+"""The name of the study's administrator account, made with every study."""
+
+
+@dataclass
+class CreatedStudy:
+    """Tokens to hand out (by annotator name, the admin's included) and what was made."""
+
+    tokens: dict[str, str]
+    tasks: int
+    comparisons: int
+    tasks_per_annotator: dict[str, int] = field(default_factory=dict)
+    prompts_left_out: list[str] = field(default_factory=list)
+
+
+def hash_token(token: str) -> str:
+    """What the database keeps of a token."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create_study(
+    engine: Engine,
+    prompts: Sequence[Prompt],
+    questions: Sequence[Question],
+    videos: Sequence[Video],
+    annotators: Sequence[str],
+    *,
+    votes: int = 3,
+    seed: int = 0,
+    name: str = "SCINE study",
+) -> CreatedStudy:
+    """Write the study into an empty, migrated database; every video's and question's
+    prompt must be among ``prompts``; prompts with a single video are left out (listed)."""
+    names = [a.strip() for a in annotators if a.strip()]
+    repeated = [n for n, count in Counter(names).items() if count > 1]
+    if repeated or ADMIN in names:
+        raise AssignmentError(
+            f"annotator names must be unique and not {ADMIN!r}: {', '.join(repeated or [ADMIN])}"
+        )
+    known = {p.id for p in prompts}
+    strays = sorted(({v.prompt_id for v in videos} | {q.prompt_id for q in questions}) - known)
+    if strays:
+        raise AssignmentError(f"videos or questions of unknown prompts: {', '.join(strays[:5])}")
+    found, alone = comparisons(videos)
+    per_prompt = Counter(q.prompt_id for q in questions)
+    unasked = sorted({c.prompt_id for c in found} - set(per_prompt))
+    if unasked:
+        raise AssignmentError(f"prompts with videos but no questions: {', '.join(unasked[:5])}")
+    planned = plan_tasks(found, per_prompt, names, votes=votes, seed=seed)
+    tokens = {person: secrets.token_urlsafe(24) for person in [*names, ADMIN]}
+    with Session(engine) as session, session.begin():
+        if session.scalar(select(schema.Study.id)) is not None:
+            raise AssignmentError("this database already holds a study")
+        session.add(
+            schema.Study(
+                name=name,
+                votes_per_item=votes,
+                seed=seed,
+                taxonomy=load_taxonomy().version,
+                created=datetime.now(UTC),
+            )
+        )
+        people = {
+            person: schema.Annotator(
+                name=person, token_hash=hash_token(token), admin=person == ADMIN
+            )
+            for person, token in tokens.items()
+        }
+        session.add_all(people.values())
+        session.add_all(schema.Prompt(id=p.id, text=p.text) for p in prompts)
+        session.flush()
+        order = Counter[str]()
+        for question in questions:
+            session.add(
+                schema.Question(
+                    id=question.id,
+                    prompt_id=question.prompt_id,
+                    node=question.node,
+                    value=question.value,
+                    text=question.text,
+                    position=order[question.prompt_id],
+                )
+            )
+            order[question.prompt_id] += 1
+        session.add_all(
+            schema.Video(id=v.id, prompt_id=v.prompt_id, model=v.model, seed=v.seed, path=v.path)
+            for v in videos
+        )
+        session.flush()
+        session.add_all(
+            schema.Task(
+                annotator_id=people[task.annotator].id,
+                prompt_id=task.prompt_id,
+                left_video_id=task.left,
+                right_video_id=task.right,
+                rate_left=task.rate_left,
+                rate_right=task.rate_right,
+                position=task.position,
+            )
+            for task in planned
+        )
+    return CreatedStudy(
+        tokens=tokens,
+        tasks=len(planned),
+        comparisons=len(found),
+        tasks_per_annotator=dict(Counter(t.annotator for t in planned)),
+        prompts_left_out=alone,
+    )

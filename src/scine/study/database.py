@@ -1,0 +1,56 @@
+"""Opening the study database: SQLite (WAL) by path or URL, PostgreSQL by URL; migrated
+to the newest schema with Alembic."""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, inspect
+
+__all__ = ["DatabaseError", "database_url", "migrate", "open_database"]
+
+
+class DatabaseError(ValueError):
+    """The database cannot be used as asked; the message says why."""
+
+
+def database_url(url_or_path: str) -> str:
+    """A SQLAlchemy URL: as given when it has a scheme, else a SQLite file path."""
+    return url_or_path if "://" in url_or_path else f"sqlite:///{url_or_path}"
+
+
+def open_database(url_or_path: str, *, create: bool = False) -> Engine:
+    """An engine on the study database, migrated when ``create``; otherwise it must
+    already hold a study (``scine study create`` makes one)."""
+    url = database_url(url_or_path)
+    engine = create_engine(url, pool_pre_ping=True)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_settings)
+    if create:
+        migrate(engine)
+    elif not inspect(engine).has_table("study"):
+        raise DatabaseError(f"{url}: no study here; make one with scine study create")
+    return engine
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest migration."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(resources.files("scine.study") / "migrations"))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def _sqlite_settings(connection: Any, _record: Any) -> None:
+    """WAL (readers never wait for the writer), foreign keys, and a wait on locks."""
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()

@@ -1,0 +1,119 @@
+"""Submitting a task's votes and reading them out as the ratings table.
+
+A submission is checked whole (the task is the annotator's, every rated video has a 1-5
+score or "can't judge" on every question of the prompt, nothing else) and written in one
+transaction that replaces whatever the task held: submitting twice never doubles a vote.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine, delete, select
+from sqlalchemy.orm import Session
+
+from scine.records import Rating
+
+from . import schema
+
+__all__ = ["Ballot", "NotYourTask", "SubmissionError", "export_ratings", "submit"]
+
+SCORES = frozenset({1, 2, 3, 4, 5})
+
+
+class SubmissionError(ValueError):
+    """A submission that cannot be stored; the message says what is wrong."""
+
+
+class NotYourTask(PermissionError):
+    """The task is not the annotator's (or does not exist)."""
+
+
+@dataclass(frozen=True)
+class Ballot:
+    """One answer in a submission: a score 1-5, or None for "can't judge"."""
+
+    video_id: str
+    question_id: str
+    score: int | None
+    comment: str | None = None
+
+
+def submit(session: Session, annotator_id: int, task_id: int, ballots: Sequence[Ballot]) -> int:
+    """Store a task's votes, replacing earlier ones; returns how many. The caller's
+    ``session`` transaction makes it atomic."""
+    task = session.get(schema.Task, task_id)
+    if task is None or task.annotator_id != annotator_id:
+        raise NotYourTask(f"task {task_id} is not yours")
+    rated = {
+        side: video
+        for side, video, on in (
+            ("left", task.left_video_id, task.rate_left),
+            ("right", task.right_video_id, task.rate_right),
+        )
+        if on
+    }
+    questions = set(
+        session.scalars(
+            select(schema.Question.id).where(schema.Question.prompt_id == task.prompt_id)
+        )
+    )
+    expected = {(video, question) for video in rated.values() for question in questions}
+    given = Counter((b.video_id, b.question_id) for b in ballots)
+    problems = []
+    if twice := sorted(k for k, n in given.items() if n > 1):
+        problems.append(f"answered twice: {twice[:3]}")
+    if foreign := sorted(set(given) - expected):
+        problems.append(f"not part of this task: {foreign[:3]}")
+    if missing := sorted(expected - set(given)):
+        problems.append(f"{len(missing)} answer(s) missing, e.g. {missing[:3]}")
+    if bad := [b.score for b in ballots if b.score is not None and b.score not in SCORES]:
+        problems.append(f"scores must be whole numbers 1-5 (or can't judge): got {bad[:3]}")
+    if problems:
+        raise SubmissionError("; ".join(problems))
+    side_of = {video: side for side, video in rated.items()}
+    now = datetime.now(UTC)
+    session.execute(delete(schema.Vote).where(schema.Vote.task_id == task_id))
+    session.add_all(
+        schema.Vote(
+            task_id=task_id,
+            video_id=b.video_id,
+            question_id=b.question_id,
+            annotator_id=annotator_id,
+            score=None if b.score is None else float(b.score),
+            comment=(b.comment or None) and b.comment[:2000],
+            side=side_of[b.video_id],
+            created=now,
+        )
+        for b in ballots
+    )
+    task.submitted = now
+    return len(ballots)
+
+
+def export_ratings(engine: Engine) -> tuple[list[Rating], int]:
+    """Every scored vote as a ``Rating`` (``rater_kind="human"``, ``pair_id`` the task), and
+    how many "can't judge" votes were left out."""
+    with Session(engine) as session:
+        rows = session.execute(
+            select(schema.Vote, schema.Annotator.name)
+            .join(schema.Annotator, schema.Annotator.id == schema.Vote.annotator_id)
+            .order_by(schema.Vote.task_id, schema.Vote.video_id, schema.Vote.question_id)
+        ).all()
+    ratings = [
+        Rating(
+            video_id=vote.video_id,
+            question_id=vote.question_id,
+            rater=name,
+            rater_kind="human",
+            score=vote.score,
+            pair_id=f"task-{vote.task_id}",
+            meta={"side": vote.side, **({"comment": vote.comment} if vote.comment else {})},
+        )
+        for vote, name in rows
+        if vote.score is not None
+    ]
+    return ratings, sum(vote.score is None for vote, _ in rows)

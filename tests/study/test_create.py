@@ -1,0 +1,218 @@
+"""Study setup and votes on SQLite: assignment, tokens, submissions, export."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+pytest.importorskip("sqlalchemy")
+pytest.importorskip("alembic")
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from scine.cli import app
+from scine.records import Prompt, Question, Rating, Video, read_jsonl, write_jsonl
+from scine.study import schema
+from scine.study.assign import AssignmentError, comparisons, plan_tasks
+from scine.study.create import ADMIN, create_study, hash_token
+from scine.study.database import DatabaseError, open_database
+from scine.study.votes import Ballot, NotYourTask, SubmissionError, export_ratings, submit
+
+MOVE = "camera.trajectory.movement"
+runner = CliRunner()
+
+
+def records(
+    prompts: int = 6, models: tuple[str, ...] = ("m1", "m2", "m3", "m4")
+) -> tuple[list[Prompt], list[Question], list[Video]]:
+    ps = [Prompt(id=f"p{n}", text=f"Shot {n}.", split="visuals") for n in range(prompts)]
+    qs = [
+        Question(id=f"p{n}/{v}", prompt_id=f"p{n}", node=MOVE, value=v, text=f"{v}?")
+        for n in range(prompts)
+        for v in ("pan_left", "tilt_up")
+    ]
+    vs = [
+        Video(
+            id=f"{m}/p{n}",
+            prompt_id=f"p{n}",
+            model=m,
+            seed=0,
+            path=f"{m}/p{n}.mp4",
+            fps=24,
+            frames=48,
+            width=64,
+            height=64,
+        )
+        for n in range(prompts)
+        for m in models
+    ]
+    return ps, qs, vs
+
+
+def test_videos_pair_up_and_an_odd_one_is_rated_beside_a_reference() -> None:
+    _, _, videos = records(2, ("m1", "m2", "m3"))
+    found, alone = comparisons(
+        [
+            *videos,
+            Video(
+                id="solo",
+                prompt_id="p9",
+                model="m1",
+                path="s.mp4",
+                fps=24,
+                frames=1,
+                width=64,
+                height=64,
+            ),
+        ]
+    )
+    assert alone == ["p9"]
+    assert [(c.first, c.second, c.rated) for c in found if c.prompt_id == "p0"] == [
+        ("m1/p0", "m2/p0", (True, True)),
+        ("m3/p0", "m1/p0", (True, False)),
+    ]
+    twin = videos[0].model_copy(update={"id": "twin"})
+    with pytest.raises(AssignmentError, match="two videos of the same seed"):
+        comparisons([*videos, twin])
+
+
+def test_every_rated_item_gets_exactly_k_votes_from_different_annotators() -> None:
+    _, questions, videos = records(7, ("m1", "m2", "m3"))
+    found, _ = comparisons(videos)
+    per_prompt = Counter(q.prompt_id for q in questions)
+    people = [f"a{n}" for n in range(5)]
+    tasks = plan_tasks(found, per_prompt, people, votes=3, seed=4)
+    voters: dict[str, list[str]] = {}
+    for task in tasks:
+        for video, rated in ((task.left, task.rate_left), (task.right, task.rate_right)):
+            if rated:
+                voters.setdefault(video, []).append(task.annotator)
+    assert set(voters) == {v.id for v in videos}
+    assert all(len(names) == 3 == len(set(names)) for names in voters.values())
+    load = Counter[str]()
+    for task in tasks:
+        load[task.annotator] += (task.rate_left + task.rate_right) * 2
+    assert max(load.values()) - min(load.values()) <= 4  # at most one task's work apart
+    assert {task.rate_left for task in tasks if not task.rate_right} == {True}
+    assert (
+        Counter(task.left < task.right for task in tasks if task.rate_left and task.rate_right)[
+            True
+        ]
+        > 0
+    )
+    for name in people:
+        own = sorted(t.position for t in tasks if t.annotator == name)
+        assert own == list(range(len(own)))  # each queue in order, no gaps
+    with pytest.raises(AssignmentError, match="at least 3 different annotators"):
+        plan_tasks(found, per_prompt, ["a", "b"], votes=3)
+
+
+@pytest.fixture
+def study(tmp_path: Path) -> tuple[object, dict[str, str]]:
+    engine = open_database(str(tmp_path / "study.db"), create=True)
+    made = create_study(engine, *records(), ["ann", "bob", "cyd", "dee"], votes=3, seed=1)
+    return engine, made.tokens
+
+
+def test_tokens_are_stored_hashed_and_a_study_is_made_once(
+    study: tuple[object, dict[str, str]],
+) -> None:
+    engine, tokens = study
+    with Session(engine) as session:  # type: ignore[arg-type]
+        people = {a.name: a for a in session.scalars(select(schema.Annotator))}
+    assert set(people) == {"ann", "bob", "cyd", "dee", ADMIN}
+    assert people[ADMIN].admin
+    assert not people["ann"].admin
+    for name, token in tokens.items():
+        assert people[name].token_hash == hash_token(token) != token
+    with pytest.raises(AssignmentError, match="already holds a study"):
+        create_study(engine, *records(), ["eve", "fay", "gus"])  # type: ignore[arg-type]
+
+
+def ballots_for(session: Session, task: schema.Task, score: int | None = 4) -> list[Ballot]:
+    questions = session.scalars(
+        select(schema.Question.id).where(schema.Question.prompt_id == task.prompt_id)
+    ).all()
+    sides = [
+        v
+        for v, on in ((task.left_video_id, task.rate_left), (task.right_video_id, task.rate_right))
+        if on
+    ]
+    return [Ballot(video, question, score) for video in sides for question in questions]
+
+
+def test_a_resubmission_replaces_and_bad_ballots_are_refused(
+    study: tuple[object, dict[str, str]],
+) -> None:
+    engine, _ = study
+    with Session(engine) as session, session.begin():  # type: ignore[arg-type]
+        task = session.scalars(select(schema.Task).order_by(schema.Task.id)).first()
+        assert task is not None
+        ballots = ballots_for(session, task)
+        assert submit(session, task.annotator_id, task.id, ballots) == 4
+        assert submit(session, task.annotator_id, task.id, ballots_for(session, task, None)) == 4
+        assert session.query(schema.Vote).filter_by(task_id=task.id).count() == 4
+        with pytest.raises(NotYourTask):
+            submit(session, task.annotator_id + 1, task.id, ballots)
+        with pytest.raises(SubmissionError, match="missing"):
+            submit(session, task.annotator_id, task.id, ballots[:-1])
+        with pytest.raises(SubmissionError, match="whole numbers 1-5"):
+            submit(
+                session,
+                task.annotator_id,
+                task.id,
+                [*ballots[:-1], Ballot(ballots[-1].video_id, ballots[-1].question_id, 6)],
+            )
+        with pytest.raises(SubmissionError, match="not part of this task"):
+            submit(
+                session, task.annotator_id, task.id, [*ballots, Ballot("m9/p0", "p0/pan_left", 3)]
+            )
+
+
+def test_export_gives_the_ratings_table(study: tuple[object, dict[str, str]]) -> None:
+    engine, _ = study
+    with Session(engine) as session, session.begin():  # type: ignore[arg-type]
+        tasks = session.scalars(select(schema.Task)).all()
+        for task in tasks:
+            submit(
+                session,
+                task.annotator_id,
+                task.id,
+                ballots_for(session, task, 5 if task.id % 2 else None),
+            )
+    ratings, unjudged = export_ratings(engine)  # type: ignore[arg-type]
+    assert len(ratings) + unjudged == 6 * 4 * 2 * 3  # prompts x videos x questions x votes
+    assert all(
+        r.rater_kind == "human" and r.pair_id and r.pair_id.startswith("task-") for r in ratings
+    )
+    assert {r.meta["side"] for r in ratings} == {"left", "right"}
+
+
+def test_cli_creates_a_study_and_exports_it(tmp_path: Path) -> None:
+    prompts, questions, videos = records(4)
+    for name, rows in (("prompts", prompts), ("questions", questions), ("videos", videos)):
+        write_jsonl(tmp_path / f"{name}.jsonl", rows)
+    (tmp_path / "people.txt").write_text("# the panel\nann\nbob\ncyd\n")
+    db = str(tmp_path / "study.db")
+    args = ["study", "create", "--db", db, "--annotators", str(tmp_path / "people.txt"), "--json"]
+    for name in ("prompts", "questions", "videos"):
+        args += [f"--{name}", str(tmp_path / f"{name}.jsonl")]
+    made = runner.invoke(app, args)
+    assert made.exit_code == 0, made.output
+    links = json.loads(made.output[: made.output.rindex("}") + 1])["links"]
+    assert set(links) == {"ann", "bob", "cyd", ADMIN}
+    assert all("/login?token=" in link for link in links.values())
+    out = tmp_path / "ratings.jsonl"
+    exported = runner.invoke(app, ["study", "export", "--db", db, "--out", str(out)])
+    assert exported.exit_code == 0, exported.output
+    assert read_jsonl(out, Rating) == []
+    again = runner.invoke(app, args)
+    assert again.exit_code == 1
+    assert "already holds a study" in again.output
+    with pytest.raises(DatabaseError, match="no study here"):
+        open_database(str(tmp_path / "other.db"))
