@@ -101,3 +101,34 @@ def export_command(
         fail(str(exc))
     write_records(out, ratings, Rating)
     console.print(f'wrote {out}: {len(ratings)} vote(s); {unjudged} "can\'t judge" left out')
+
+
+@app.command("serve")
+def serve_command(
+    db: Database,
+    media: Annotated[Path, typer.Option("--media", help="Folder the videos' paths are under.")],
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
+) -> None:
+    """Serve the annotation app. Set SCINE_STUDY_SECRET (hex) to keep pages valid across
+    restarts; otherwise a reload after a restart is needed before submitting."""
+    import os
+
+    import uvicorn
+
+    from scine.study.app import make_app
+    from scine.study.database import DatabaseError, open_database
+
+    if not media.is_dir():
+        fail(f"{media}: no such folder")
+    try:
+        engine = open_database(db)
+    except DatabaseError as exc:
+        fail(str(exc))
+    secret = os.environ.get("SCINE_STUDY_SECRET")
+    uvicorn.run(
+        make_app(engine, media, secret=bytes.fromhex(secret) if secret else None),
+        host=host,
+        port=port,
+        log_level="warning",
+    )

@@ -1,0 +1,42 @@
+"""Who is asking, and what they may see: tokens, CSRF tokens, media paths."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import schema
+from .create import hash_token
+
+__all__ = ["annotator_for", "csrf_token", "media_file"]
+
+
+def annotator_for(session: Session, token: str | None) -> schema.Annotator | None:
+    """The annotator whose token this is (compared by hash), or None."""
+    if not token or len(token) > 200:
+        return None
+    return session.scalar(
+        select(schema.Annotator).where(schema.Annotator.token_hash == hash_token(token))
+    )
+
+
+def csrf_token(secret: bytes, annotator: schema.Annotator) -> str:
+    """A per-annotator token that state-changing requests must echo in a header."""
+    return hmac.new(secret, annotator.token_hash.encode("ascii"), hashlib.sha256).hexdigest()
+
+
+def media_file(root: Path, relative: str) -> Path | None:
+    """The file at ``relative`` inside ``root``, or None if it is outside it (``..``,
+    an absolute path, or a symlink that leads out) or not a file."""
+    base = root.resolve()
+    try:
+        target = (base / relative).resolve(strict=True)
+    except (OSError, RuntimeError):
+        return None
+    if not target.is_relative_to(base) or not target.is_file():
+        return None
+    return target

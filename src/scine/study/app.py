@@ -1,0 +1,300 @@
+"""The annotation web app: token login, side-by-side tasks, admin pages.
+
+Server-side pages (Jinja2) and one small script (``static/task.js``). An annotator's token
+arrives in their invitation link and is kept in an HttpOnly, SameSite=Strict cookie; the
+database holds only its hash. Annotators see and write only their own tasks; videos are
+served by task and side, so model names and file paths never reach the page. Every
+state-changing request carries a per-annotator CSRF token in a header, bodies are capped,
+and media are served only from inside the media folder.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import Counter
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, Field
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from scine.taxonomy import load_taxonomy
+
+from . import schema
+from .access import annotator_for, csrf_token, media_file
+from .votes import Ballot, NotYourTask, SubmissionError, export_ratings, submit
+
+__all__ = ["COOKIE", "MAX_BODY", "make_app"]
+
+COOKIE = "scine_token"
+MAX_BODY = 256 * 1024
+"""The largest request body accepted, in bytes (a task's votes take a few kilobytes)."""
+
+SIDES = ("left", "right")
+
+
+class BallotIn(BaseModel):
+    """One answer as the page sends it: a side, a question, a score or null."""
+
+    side: str = Field(pattern="^(left|right)$")
+    question: str = Field(max_length=400)
+    score: int | None = Field(default=None, ge=1, le=5)
+    comment: str | None = Field(default=None, max_length=2000)
+
+
+class SubmissionIn(BaseModel):
+    ballots: list[BallotIn] = Field(max_length=2000)
+
+
+def make_app(engine: Engine, media: str | Path, *, secret: bytes | None = None) -> FastAPI:
+    """The app over a study database and its media folder. ``secret`` keys the CSRF
+    tokens (random per process if not given: pages opened before a restart must reload)."""
+    media_root = Path(media)
+    key = secret or secrets.token_bytes(32)
+    taxonomy = load_taxonomy()
+    package = resources.files("scine.study")
+    templates = Jinja2Templates(directory=str(package / "templates"))
+    app = FastAPI(title="SCINE study", docs_url=None, redoc_url=None, openapi_url=None)
+    app.mount("/static", StaticFiles(directory=str(package / "static")), name="static")
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next: Any) -> Response:
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
+            return JSONResponse({"error": f"request body over {MAX_BODY} bytes"}, status_code=413)
+        if request.method == "POST" and length is None:
+            return JSONResponse({"error": "a Content-Length is required"}, status_code=411)
+        return await call_next(request)  # type: ignore[no-any-return]
+
+    def who(session: Session, request: Request, *, admin: bool = False) -> schema.Annotator:
+        person = annotator_for(session, request.cookies.get(COOKIE))
+        if person is None:
+            raise HTTPException(401, "open your invitation link to sign in")
+        if admin and not person.admin:
+            raise HTTPException(403, "for the study's administrator only")
+        return person
+
+    def own_task(session: Session, person: schema.Annotator, task_id: int) -> schema.Task:
+        task = session.get(schema.Task, task_id)
+        if task is None or task.annotator_id != person.id:
+            raise HTTPException(404, "no such task of yours")
+        return task
+
+    @app.get("/login")
+    def login(token: str = "") -> Response:
+        with Session(engine) as session:
+            person = annotator_for(session, token)
+            if person is None:
+                raise HTTPException(401, "this link is not valid")
+            target = "/admin" if person.admin else "/"
+        response = RedirectResponse(target, status_code=303)
+        response.set_cookie(COOKIE, token, httponly=True, samesite="strict", max_age=90 * 86400)
+        return response
+
+    @app.get("/logout")
+    def logout() -> Response:
+        response = RedirectResponse("/signed-out", status_code=303)
+        response.delete_cookie(COOKIE)
+        return response
+
+    @app.get("/signed-out", response_class=HTMLResponse)
+    def signed_out(request: Request) -> Response:
+        return templates.TemplateResponse(request, "message.html", {"message": "Signed out."})
+
+    @app.get("/")
+    def home(request: Request) -> Response:
+        with Session(engine) as session:
+            person = who(session, request)
+            waiting = session.scalar(
+                select(schema.Task.id)
+                .where(schema.Task.annotator_id == person.id, schema.Task.submitted.is_(None))
+                .order_by(schema.Task.position)
+            )
+            done, total = _progress(session, person.id)
+        if waiting is not None:
+            return RedirectResponse(f"/task/{waiting}", status_code=303)
+        return templates.TemplateResponse(
+            request, "message.html", {"message": f"All done: {done} of {total} tasks. Thank you!"}
+        )
+
+    @app.get("/task/{task_id}", response_class=HTMLResponse)
+    def task_page(request: Request, task_id: int) -> Response:
+        with Session(engine) as session:
+            person = who(session, request)
+            task = own_task(session, person, task_id)
+            prompt = session.get(schema.Prompt, task.prompt_id)
+            questions = session.scalars(
+                select(schema.Question)
+                .where(schema.Question.prompt_id == task.prompt_id)
+                .order_by(schema.Question.position)
+            ).all()
+            votes = {
+                (vote.side, vote.question_id): vote
+                for vote in session.scalars(
+                    select(schema.Vote).where(schema.Vote.task_id == task.id)
+                )
+            }
+            done, total = _progress(session, person.id)
+            context = {
+                "task": task,
+                "prompt": prompt,
+                "sides": [
+                    s for s, on in zip(SIDES, (task.rate_left, task.rate_right), strict=True) if on
+                ],
+                "questions": [
+                    {
+                        "id": q.id,
+                        "text": q.text,
+                        "node": q.node,
+                        "path": " › ".join(taxonomy.path(q.node)),
+                        "earlier": {side: votes.get((side, q.id)) for side in SIDES},
+                    }
+                    for q in questions
+                ],
+                "done": done,
+                "total": total,
+                "csrf": csrf_token(key, person),
+            }
+        return templates.TemplateResponse(request, "task.html", context)
+
+    @app.post("/api/task/{task_id}")
+    def submit_task(request: Request, task_id: int, body: SubmissionIn) -> Response:
+        with Session(engine) as session, session.begin():
+            person = who(session, request)
+            if not secrets.compare_digest(
+                request.headers.get("x-csrf-token", ""), csrf_token(key, person)
+            ):
+                raise HTTPException(403, "missing or wrong CSRF token: reload the page")
+            task = own_task(session, person, task_id)
+            video = {"left": task.left_video_id, "right": task.right_video_id}
+            ballots = [Ballot(video[b.side], b.question, b.score, b.comment) for b in body.ballots]
+            try:
+                stored = submit(session, person.id, task.id, ballots)
+            except NotYourTask as exc:
+                raise HTTPException(404, str(exc)) from exc
+            except SubmissionError as exc:
+                raise HTTPException(422, str(exc)) from exc
+        return JSONResponse({"stored": stored, "next": "/"})
+
+    @app.get("/media/task/{task_id}/{side}")
+    def media_for(request: Request, task_id: int, side: str) -> Response:
+        if side not in SIDES:
+            raise HTTPException(404, "no such side")
+        with Session(engine) as session:
+            task = own_task(session, who(session, request), task_id)
+            video = session.get(
+                schema.Video, task.left_video_id if side == "left" else task.right_video_id
+            )
+            assert video is not None
+            path = media_file(media_root, video.path)
+        if path is None:
+            raise HTTPException(404, "video file not found in the media folder")
+        return FileResponse(path, media_type="video/mp4", headers={"Cache-Control": "private"})
+
+    @app.get("/guide/{node}", response_class=HTMLResponse)
+    def guide(request: Request, node: str) -> Response:
+        with Session(engine) as session:
+            who(session, request)
+        try:
+            leaf = taxonomy.leaf(node)
+        except Exception as exc:  # an unknown or non-leaf id
+            raise HTTPException(404, f"no guideline for {node!r}") from exc
+        context = {"leaf": leaf, "path": " › ".join(taxonomy.path(leaf.id))}
+        return templates.TemplateResponse(request, "guide.html", context)
+
+    @app.get("/admin", response_class=HTMLResponse)
+    def admin(request: Request) -> Response:
+        with Session(engine) as session:
+            who(session, request, admin=True)
+            context = _admin_figures(session)
+        return templates.TemplateResponse(request, "admin.html", context)
+
+    @app.get("/admin/export")
+    def admin_export(request: Request) -> Response:
+        with Session(engine) as session:
+            who(session, request, admin=True)
+        ratings, _ = export_ratings(engine)
+        lines = "".join(r.model_dump_json() + "\n" for r in ratings)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        headers = {"Content-Disposition": f'attachment; filename="ratings-{stamp}.jsonl"'}
+        return Response(lines, media_type="application/x-ndjson", headers=headers)
+
+    return app
+
+
+def _progress(session: Session, annotator_id: int) -> tuple[int, int]:
+    """Submitted and total tasks of an annotator."""
+    total = (
+        session.scalar(select(func.count()).where(schema.Task.annotator_id == annotator_id)) or 0
+    )
+    done = session.scalar(
+        select(func.count()).where(
+            schema.Task.annotator_id == annotator_id, schema.Task.submitted.is_not(None)
+        )
+    )
+    return int(done or 0), int(total)
+
+
+def _admin_figures(session: Session) -> dict[str, Any]:
+    """Progress per annotator, per model and per leaf, and agreement so far."""
+    people = []
+    for person in session.scalars(
+        select(schema.Annotator)
+        .where(schema.Annotator.admin.is_(False))
+        .order_by(schema.Annotator.name)
+    ):
+        done, total = _progress(session, person.id)
+        people.append({"name": person.name, "done": done, "total": total})
+    rows = session.execute(
+        select(
+            schema.Vote.score,
+            schema.Vote.annotator_id,
+            schema.Vote.video_id,
+            schema.Vote.question_id,
+            schema.Video.model,
+            schema.Question.node,
+        )
+        .join(schema.Video, schema.Video.id == schema.Vote.video_id)
+        .join(schema.Question, schema.Question.id == schema.Vote.question_id)
+    ).all()
+    study = session.scalar(select(schema.Study))
+    per_model = Counter(row.model for row in rows)
+    per_node = Counter(row.node for row in rows)
+    unjudged = sum(row.score is None for row in rows)
+    return {
+        "study": study,
+        "people": people,
+        "votes": len(rows),
+        "unjudged": unjudged,
+        "per_model": sorted(per_model.items()),
+        "per_node": sorted(per_node.items()),
+        "alpha": _alpha([r for r in rows if r.score is not None]),
+    }
+
+
+def _alpha(rows: list[Any]) -> float | None:
+    """Krippendorff's alpha (interval) of the votes so far; None until some item has two
+    votes with different values somewhere (before that it is not defined)."""
+    import pandas as pd
+
+    from scine.analysis.reliability import krippendorff_alpha
+
+    units = Counter(f"{r.video_id}|{r.question_id}" for r in rows)
+    if not rows or max(units.values()) < 2:
+        return None
+    table = pd.DataFrame(
+        {
+            "unit": [f"{r.video_id}|{r.question_id}" for r in rows],
+            "rater": [r.annotator_id for r in rows],
+            "score": [r.score for r in rows],
+        }
+    )
+    value = krippendorff_alpha(table, "unit", "rater", "score")
+    return None if value != value else round(float(value), 3)  # NaN: undefined

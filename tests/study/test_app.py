@@ -1,0 +1,212 @@
+"""The annotation app through its HTTP API: sign-in, tasks, submissions, media, admin, and
+each security rule."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("fastapi")
+pytest.importorskip("httpx")
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from scine.study import schema
+from scine.study.app import COOKIE, MAX_BODY, make_app
+from scine.study.create import ADMIN, create_study
+from scine.study.database import open_database
+from scine.taxonomy import load_taxonomy
+from tests.study.test_create import MOVE, records
+
+PATH = " › ".join(load_taxonomy().path(MOVE))
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> tuple[TestClient, dict[str, str], object, Path]:
+    media = tmp_path / "media"
+    prompts, questions, videos = records(3, ("m1", "m2"))
+    for video in videos:
+        (media / video.path).parent.mkdir(parents=True, exist_ok=True)
+        (media / video.path).write_bytes(b"\x00\x00\x00\x18ftypmp42" + video.id.encode())
+    engine = open_database(str(tmp_path / "study.db"), create=True)
+    tokens = create_study(engine, prompts, questions, videos, ["ann", "bob", "cyd"], votes=2).tokens
+    client = TestClient(make_app(engine, media, secret=b"k" * 32), follow_redirects=False)
+    return client, tokens, engine, media
+
+
+def sign_in(client: TestClient, token: str) -> str:
+    response = client.get("/login", params={"token": token})
+    assert response.status_code == 303
+    return response.headers["location"]
+
+
+def first_task(engine: object, name: str) -> schema.Task:
+    with Session(engine) as session:  # type: ignore[arg-type]
+        person = session.scalar(select(schema.Annotator).where(schema.Annotator.name == name))
+        task = session.scalars(
+            select(schema.Task)
+            .where(schema.Task.annotator_id == person.id)
+            .order_by(schema.Task.position)
+        ).first()
+        assert task is not None
+        session.expunge(task)
+        return task
+
+
+def csrf(client: TestClient, task_id: int) -> str:
+    page = client.get(f"/task/{task_id}").text
+    return page.split('data-csrf="', 1)[1].split('"', 1)[0]
+
+
+def full_ballots(
+    engine: object, task: schema.Task, score: int | None = 4
+) -> list[dict[str, object]]:
+    with Session(engine) as session:  # type: ignore[arg-type]
+        questions = session.scalars(
+            select(schema.Question.id).where(schema.Question.prompt_id == task.prompt_id)
+        ).all()
+    sides = [s for s, on in (("left", task.rate_left), ("right", task.rate_right)) if on]
+    return [{"side": s, "question": q, "score": score} for s in sides for q in questions]
+
+
+def test_sign_in_then_the_next_task_and_its_page(
+    served: tuple[TestClient, dict[str, str], object, Path],
+) -> None:
+    client, tokens, engine, _ = served
+    assert sign_in(client, tokens["ann"]) == "/"
+    cookie = client.cookies.get(COOKIE)
+    assert cookie == tokens["ann"]
+    task = first_task(engine, "ann")
+    assert client.get("/").headers["location"] == f"/task/{task.id}"
+    page = client.get(f"/task/{task.id}").text
+    assert PATH in page
+    assert "m1" not in page
+    assert "m2" not in page
+    assert f"/media/task/{task.id}/left" in page
+    assert client.get(f"/media/task/{task.id}/left").status_code == 200
+    assert "0 of 2 done" in page  # 3 prompts x 1 comparison x 2 votes over 3 annotators
+
+
+def test_a_submission_is_stored_once_and_the_queue_moves_on(
+    served: tuple[TestClient, dict[str, str], object, Path],
+) -> None:
+    client, tokens, engine, _ = served
+    sign_in(client, tokens["ann"])
+    task = first_task(engine, "ann")
+    headers = {"X-CSRF-Token": csrf(client, task.id)}
+    body = {"ballots": full_ballots(engine, task)}
+    for _ in range(2):
+        response = client.post(f"/api/task/{task.id}", json=body, headers=headers)
+        assert response.status_code == 200, response.text
+    with Session(engine) as session:  # type: ignore[arg-type]
+        assert session.query(schema.Vote).filter_by(task_id=task.id).count() == len(body["ballots"])
+    assert client.get("/").headers["location"] != f"/task/{task.id}"
+    bad = {"ballots": [{**body["ballots"][0], "score": 6}, *body["ballots"][1:]]}
+    assert client.post(f"/api/task/{task.id}", json=bad, headers=headers).status_code == 422
+    short = {"ballots": body["ballots"][:-1]}
+    assert (
+        "missing"
+        in client.post(f"/api/task/{task.id}", json=short, headers=headers).json()["detail"]
+    )
+
+
+def test_no_cookie_no_csrf_no_entry(
+    served: tuple[TestClient, dict[str, str], object, Path],
+) -> None:
+    client, tokens, engine, _ = served
+    task = first_task(engine, "ann")
+    assert client.get(f"/task/{task.id}").status_code == 401
+    assert client.get("/login", params={"token": "forged"}).status_code == 401
+    sign_in(client, tokens["ann"])
+    body = {"ballots": full_ballots(engine, task)}
+    assert client.post(f"/api/task/{task.id}", json=body).status_code == 403
+    assert (
+        client.post(
+            f"/api/task/{task.id}", json=body, headers={"X-CSRF-Token": "0" * 64}
+        ).status_code
+        == 403
+    )
+
+
+def test_an_annotator_sees_and_writes_only_their_own_tasks(
+    served: tuple[TestClient, dict[str, str], object, Path],
+) -> None:
+    client, tokens, engine, _ = served
+    theirs = first_task(engine, "bob")
+    sign_in(client, tokens["ann"])
+    headers = {"X-CSRF-Token": csrf(client, first_task(engine, "ann").id)}
+    assert client.get(f"/task/{theirs.id}").status_code == 404
+    assert client.get(f"/media/task/{theirs.id}/left").status_code == 404
+    body = {"ballots": full_ballots(engine, theirs)}
+    assert client.post(f"/api/task/{theirs.id}", json=body, headers=headers).status_code == 404
+    assert client.get("/admin").status_code == 403
+
+
+def test_media_never_leave_the_media_folder(
+    served: tuple[TestClient, dict[str, str], object, Path], tmp_path: Path
+) -> None:
+    client, tokens, engine, media = served
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not for you")
+    task = first_task(engine, "ann")
+    with Session(engine) as session, session.begin():  # type: ignore[arg-type]
+        left = session.get(schema.Video, task.left_video_id)
+        right = session.get(schema.Video, task.right_video_id)
+        assert left is not None
+        assert right is not None
+        left.path = "../secret.txt"
+        os.symlink(secret, media / "escape.mp4")
+        right.path = "escape.mp4"
+    sign_in(client, tokens["ann"])
+    assert client.get(f"/media/task/{task.id}/left").status_code == 404
+    assert client.get(f"/media/task/{task.id}/right").status_code == 404
+    assert client.get(f"/media/task/{task.id}/middle").status_code == 404
+
+
+def test_oversized_bodies_are_refused(
+    served: tuple[TestClient, dict[str, str], object, Path],
+) -> None:
+    client, tokens, engine, _ = served
+    sign_in(client, tokens["ann"])
+    task = first_task(engine, "ann")
+    response = client.post(
+        f"/api/task/{task.id}",
+        content=b"x" * (MAX_BODY + 1),
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 413
+
+
+def test_admin_sees_progress_and_exports(
+    served: tuple[TestClient, dict[str, str], object, Path],
+) -> None:
+    client, tokens, engine, _ = served
+    sign_in(client, tokens["ann"])
+    task = first_task(engine, "ann")
+    client.post(
+        f"/api/task/{task.id}",
+        json={"ballots": full_ballots(engine, task, 5)},
+        headers={"X-CSRF-Token": csrf(client, task.id)},
+    )
+    client.cookies.clear()
+    assert sign_in(client, tokens[ADMIN]) == "/admin"
+    page = client.get("/admin").text
+    assert "ann" in page
+    assert "votes per item" in page
+    export = client.get("/admin/export")
+    assert export.status_code == 200
+    assert export.text.count("\n") == len(full_ballots(engine, task))
+
+
+def test_guideline_pages(served: tuple[TestClient, dict[str, str], object, Path]) -> None:
+    client, tokens, _, _ = served
+    sign_in(client, tokens["ann"])
+    page = client.get("/guide/camera.trajectory.movement")
+    assert page.status_code == 200
+    assert PATH in page.text
+    assert all(value.name in page.text for value in load_taxonomy().leaf(MOVE).values)
+    assert client.get("/guide/camera.nothing").status_code == 404
