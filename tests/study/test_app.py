@@ -26,13 +26,13 @@ PATH = " › ".join(load_taxonomy().path(MOVE))
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> tuple[TestClient, dict[str, str], object, Path]:
+def served(tmp_path: Path, database: str) -> tuple[TestClient, dict[str, str], object, Path]:
     media = tmp_path / "media"
     prompts, questions, videos = records(3, ("m1", "m2"))
     for video in videos:
         (media / video.path).parent.mkdir(parents=True, exist_ok=True)
         (media / video.path).write_bytes(b"\x00\x00\x00\x18ftypmp42" + video.id.encode())
-    engine = open_database(str(tmp_path / "study.db"), create=True)
+    engine = open_database(database, create=True)
     tokens = create_study(engine, prompts, questions, videos, ["ann", "bob", "cyd"], votes=2).tokens
     client = TestClient(make_app(engine, media, secret=b"k" * 32), follow_redirects=False)
     return client, tokens, engine, media

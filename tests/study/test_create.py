@@ -113,8 +113,8 @@ def test_every_rated_item_gets_exactly_k_votes_from_different_annotators() -> No
 
 
 @pytest.fixture
-def study(tmp_path: Path) -> tuple[object, dict[str, str]]:
-    engine = open_database(str(tmp_path / "study.db"), create=True)
+def study(database: str) -> tuple[object, dict[str, str]]:
+    engine = open_database(database, create=True)
     made = create_study(engine, *records(), ["ann", "bob", "cyd", "dee"], votes=3, seed=1)
     return engine, made.tokens
 

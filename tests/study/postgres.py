@@ -1,0 +1,87 @@
+"""A real PostgreSQL for the tests: initialised in a temporary folder and started on
+127.0.0.1 by the test run itself (as an unprivileged user when the tests run as root)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+__all__ = ["running_postgres"]
+
+
+def _binaries() -> Path:
+    """The folder of ``initdb`` and ``pg_ctl``: on PATH, or Debian's versioned folders."""
+    found = shutil.which("initdb")
+    if found:
+        return Path(found).parent
+    for folder in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
+        if (folder / "initdb").exists():
+            return folder
+    raise RuntimeError(
+        "PostgreSQL's initdb was not found: install it (Debian: apt-get install postgresql)"
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def running_postgres() -> Iterator[str]:
+    """A fresh server for as long as the block runs; yields its SQLAlchemy URL. Its files
+    are in a folder of their own under the system's temporary folder (reachable by the
+    unprivileged user), removed afterwards."""
+    bin_dir = _binaries()
+    as_user = ["runuser", "-u", "nobody", "--"] if os.geteuid() == 0 else []
+    folder = Path(tempfile.mkdtemp(prefix="scine-postgres-"))
+    if as_user:
+        shutil.chown(folder, "nobody")
+    data, port = folder / "data", _free_port()
+    run = {"check": True, "capture_output": True, "timeout": 120}
+    subprocess.run(
+        [
+            *as_user,
+            str(bin_dir / "initdb"),
+            "-D",
+            str(data),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "--no-sync",
+        ],
+        **run,
+    )  # type: ignore[call-overload]
+    options = f"-p {port} -h 127.0.0.1 -k {folder} -c fsync=off"
+    subprocess.run(
+        [
+            *as_user,
+            str(bin_dir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-o",
+            options,
+            "-l",
+            str(folder / "log"),
+            "-w",
+            "start",
+        ],
+        **run,
+    )  # type: ignore[call-overload]
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run(
+            [*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
