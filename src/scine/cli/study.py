@@ -132,3 +132,51 @@ def serve_command(
         port=port,
         log_level="warning",
     )
+
+
+@app.command("labelstudio-export")
+def labelstudio_export_command(
+    prompts: Annotated[Path, typer.Option("--prompts", help="prompts.jsonl")],
+    questions: Annotated[Path, typer.Option("--questions", help="questions.jsonl")],
+    videos: Annotated[Path, typer.Option("--videos", help="videos.jsonl")],
+    media_url: Annotated[
+        str, typer.Option("--media-url", help="URL the videos' paths are under, for Label Studio.")
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for config.xml and tasks.json.")],
+) -> None:
+    """Write the study as a Label Studio project: labeling config and tasks (one per
+    comparison; set "annotations per task" in Label Studio to the votes wanted)."""
+    from scine.study.labelstudio import labelstudio_project
+
+    taxonomy = load_taxonomy()
+    config, tasks = labelstudio_project(
+        read_records(prompts, Prompt, taxonomy),
+        read_records(questions, Question, taxonomy),
+        read_records(videos, Video),
+        media_url,
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.xml").write_text(config, encoding="utf-8")
+    (out / "tasks.json").write_text(json.dumps(tasks, indent=1) + "\n", encoding="utf-8")
+    console.print(f"wrote {out / 'config.xml'} and {out / 'tasks.json'} ({len(tasks)} task(s))")
+
+
+@app.command("labelstudio-import")
+def labelstudio_import_command(
+    export: Annotated[Path, typer.Argument(help="Label Studio's JSON export of the project.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="ratings.jsonl or .parquet to write.")],
+) -> None:
+    """Read a Label Studio export back into the ratings table; ratings that cannot be
+    placed are listed, and the command then exits with status 1."""
+    from scine.study.labelstudio import LabelStudioError, read_labelstudio_export
+
+    try:
+        ratings, problems = read_labelstudio_export(export)
+    except LabelStudioError as exc:
+        fail(str(exc))
+    write_records(out, ratings, Rating)
+    console.print(f"wrote {out}: {len(ratings)} rating(s)")
+    if problems:
+        for problem in problems:
+            console.print(problem, soft_wrap=True)
+        fail(f"{len(problems)} rating(s) could not be read (listed above)")
