@@ -35,10 +35,10 @@ def _free_port() -> int:
 
 
 @contextmanager
-def running_postgres() -> Iterator[str]:
+def running_postgres(*, fsync: bool = False) -> Iterator[str]:
     """A fresh server for as long as the block runs; yields its SQLAlchemy URL. Its files
     are in a folder of their own under the system's temporary folder (reachable by the
-    unprivileged user), removed afterwards."""
+    unprivileged user), removed afterwards. ``fsync=False`` (tests) skips flushing to disk."""
     bin_dir = _binaries()
     as_user = ["runuser", "-u", "nobody", "--"] if os.geteuid() == 0 else []
     folder = Path(tempfile.mkdtemp(prefix="scine-postgres-"))
@@ -60,7 +60,7 @@ def running_postgres() -> Iterator[str]:
         ],
         **run,
     )  # type: ignore[call-overload]
-    options = f"-p {port} -h 127.0.0.1 -k {folder} -c fsync=off"
+    options = f"-p {port} -h 127.0.0.1 -k {folder} -c fsync={'on' if fsync else 'off'}"
     subprocess.run(
         [
             *as_user,

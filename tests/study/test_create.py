@@ -138,12 +138,8 @@ def ballots_for(session: Session, task: schema.Task, score: int | None = 4) -> l
     questions = session.scalars(
         select(schema.Question.id).where(schema.Question.prompt_id == task.prompt_id)
     ).all()
-    sides = [
-        v
-        for v, on in ((task.left_video_id, task.rate_left), (task.right_video_id, task.rate_right))
-        if on
-    ]
-    return [Ballot(video, question, score) for video in sides for question in questions]
+    sides = [side for side, on in (("left", task.rate_left), ("right", task.rate_right)) if on]
+    return [Ballot(side, question, score) for side in sides for question in questions]
 
 
 def test_a_resubmission_replaces_and_bad_ballots_are_refused(
@@ -166,11 +162,11 @@ def test_a_resubmission_replaces_and_bad_ballots_are_refused(
                 session,
                 task.annotator_id,
                 task.id,
-                [*ballots[:-1], Ballot(ballots[-1].video_id, ballots[-1].question_id, 6)],
+                [*ballots[:-1], Ballot(ballots[-1].side, ballots[-1].question_id, 6)],
             )
         with pytest.raises(SubmissionError, match="not part of this task"):
             submit(
-                session, task.annotator_id, task.id, [*ballots, Ballot("m9/p0", "p0/pan_left", 3)]
+                session, task.annotator_id, task.id, [*ballots, Ballot("left", "p9/pan_left", 3)]
             )
 
 

@@ -24,9 +24,10 @@ def annotator_for(session: Session, token: str | None) -> schema.Annotator | Non
     )
 
 
-def csrf_token(secret: bytes, annotator: schema.Annotator) -> str:
-    """A per-annotator token that state-changing requests must echo in a header."""
-    return hmac.new(secret, annotator.token_hash.encode("ascii"), hashlib.sha256).hexdigest()
+def csrf_token(secret: bytes, token_hash: str) -> str:
+    """A per-annotator token (from the hash of their sign-in token) that state-changing
+    requests must echo in a header."""
+    return hmac.new(secret, token_hash.encode("ascii"), hashlib.sha256).hexdigest()
 
 
 def media_file(root: Path, relative: str) -> Path | None:

@@ -10,9 +10,13 @@ and media are served only from inside the media folder.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -24,12 +28,19 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from scine.taxonomy import load_taxonomy
 
 from . import schema
 from .access import annotator_for, csrf_token, media_file
-from .votes import Ballot, NotYourTask, SubmissionError, export_ratings, submit
+from .votes import (
+    Ballot,
+    NotYourTask,
+    SubmissionError,
+    export_ratings,
+    submit,
+)
 
 __all__ = ["COOKIE", "MAX_BODY", "make_app"]
 
@@ -63,25 +74,27 @@ def make_app(engine: Engine, media: str | Path, *, secret: bytes | None = None) 
     templates = Jinja2Templates(directory=str(package / "templates"))
     app = FastAPI(title="SCINE study", docs_url=None, redoc_url=None, openapi_url=None)
     app.mount("/static", StaticFiles(directory=str(package / "static")), name="static")
+    questions_of: dict[str, frozenset[str]] = {}  # by prompt; fixed once the study exists
+    # SQLite has one writer at a time: submissions queue here, first come first served,
+    # instead of in its busy handler; a server database takes several at once
+    writers = ThreadPoolExecutor(1 if engine.dialect.name == "sqlite" else 8, "scine-writer")
 
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next: Any) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
-            return JSONResponse({"error": f"request body over {MAX_BODY} bytes"}, status_code=413)
-        if request.method == "POST" and length is None:
-            return JSONResponse({"error": "a Content-Length is required"}, status_code=411)
-        return await call_next(request)  # type: ignore[no-any-return]
+    app.add_middleware(BodyLimit, limit=MAX_BODY)
+    signed_in: dict[str, Person] = {}  # by token: accounts do not change during a study
 
-    def who(session: Session, request: Request, *, admin: bool = False) -> schema.Annotator:
-        person = annotator_for(session, request.cookies.get(COOKIE))
+    def who(session: Session, request: Request, *, admin: bool = False) -> Person:
+        token = request.cookies.get(COOKIE, "")
+        person = signed_in.get(token)
         if person is None:
-            raise HTTPException(401, "open your invitation link to sign in")
+            found = annotator_for(session, token)
+            if found is None:
+                raise HTTPException(401, "open your invitation link to sign in")
+            person = signed_in[token] = Person(found.id, found.admin, found.token_hash)
         if admin and not person.admin:
             raise HTTPException(403, "for the study's administrator only")
         return person
 
-    def own_task(session: Session, person: schema.Annotator, task_id: int) -> schema.Task:
+    def own_task(session: Session, person: Person, task_id: int) -> schema.Task:
         task = session.get(schema.Task, task_id)
         if task is None or task.annotator_id != person.id:
             raise HTTPException(404, "no such task of yours")
@@ -160,28 +173,31 @@ def make_app(engine: Engine, media: str | Path, *, secret: bytes | None = None) 
                 ],
                 "done": done,
                 "total": total,
-                "csrf": csrf_token(key, person),
+                "csrf": csrf_token(key, person.token_hash),
             }
         return templates.TemplateResponse(request, "task.html", context)
 
     @app.post("/api/task/{task_id}")
-    def submit_task(request: Request, task_id: int, body: SubmissionIn) -> Response:
+    async def submit_task(request: Request, task_id: int, body: SubmissionIn) -> Response:
+        store = partial(store_task, request, task_id, body)
+        stored = await asyncio.get_running_loop().run_in_executor(writers, store)
+        return JSONResponse({"stored": stored, "next": "/"})
+
+    def store_task(request: Request, task_id: int, body: SubmissionIn) -> int:
+        """Check and store a submission, in one transaction (on a writer thread)."""
         with Session(engine) as session, session.begin():
             person = who(session, request)
             if not secrets.compare_digest(
-                request.headers.get("x-csrf-token", ""), csrf_token(key, person)
+                request.headers.get("x-csrf-token", ""), csrf_token(key, person.token_hash)
             ):
                 raise HTTPException(403, "missing or wrong CSRF token: reload the page")
-            task = own_task(session, person, task_id)
-            video = {"left": task.left_video_id, "right": task.right_video_id}
-            ballots = [Ballot(video[b.side], b.question, b.score, b.comment) for b in body.ballots]
+            ballots = [Ballot(b.side, b.question, b.score, b.comment) for b in body.ballots]
             try:
-                stored = submit(session, person.id, task.id, ballots)
+                return submit(session, person.id, task_id, ballots, questions_of)
             except NotYourTask as exc:
                 raise HTTPException(404, str(exc)) from exc
             except SubmissionError as exc:
                 raise HTTPException(422, str(exc)) from exc
-        return JSONResponse({"stored": stored, "next": "/"})
 
     @app.get("/media/task/{task_id}/{side}")
     def media_for(request: Request, task_id: int, side: str) -> Response:
@@ -227,6 +243,37 @@ def make_app(engine: Engine, media: str | Path, *, secret: bytes | None = None) 
         return Response(lines, media_type="application/x-ndjson", headers=headers)
 
     return app
+
+
+@dataclass(frozen=True)
+class Person:
+    """A signed-in annotator, as requests need them."""
+
+    id: int
+    admin: bool
+    token_hash: str
+
+
+class BodyLimit:
+    """Refuse bodies over ``limit`` bytes (413) and POSTs that do not say their length (411)
+    before the app reads them."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            length = dict(scope["headers"]).get(b"content-length")
+            refusal = None
+            if length is not None and (not length.isdigit() or int(length) > self.limit):
+                refusal = JSONResponse({"error": f"request body over {self.limit} bytes"}, 413)
+            elif scope["method"] == "POST" and length is None:
+                refusal = JSONResponse({"error": "a Content-Length is required"}, 411)
+            if refusal is not None:
+                await refusal(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def _progress(session: Session, annotator_id: int) -> tuple[int, int]:

@@ -12,14 +12,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from scine.records import Rating
 
 from . import schema
 
-__all__ = ["Ballot", "NotYourTask", "SubmissionError", "export_ratings", "submit"]
+__all__ = [
+    "Ballot",
+    "NotYourTask",
+    "SubmissionError",
+    "export_ratings",
+    "prompt_questions",
+    "submit",
+]
 
 SCORES = frozenset({1, 2, 3, 4, 5})
 
@@ -34,18 +41,35 @@ class NotYourTask(PermissionError):
 
 @dataclass(frozen=True)
 class Ballot:
-    """One answer in a submission: a score 1-5, or None for "can't judge"."""
+    """One answer in a submission: the video by its side of the task ("left" or "right"),
+    a question, a score 1-5 or None for "can't judge", and an optional comment."""
 
-    video_id: str
+    side: str
     question_id: str
     score: int | None
     comment: str | None = None
 
 
-def submit(session: Session, annotator_id: int, task_id: int, ballots: Sequence[Ballot]) -> int:
+def submit(
+    session: Session,
+    annotator_id: int,
+    task_id: int,
+    ballots: Sequence[Ballot],
+    known_questions: dict[str, frozenset[str]] | None = None,
+) -> int:
     """Store a task's votes, replacing earlier ones; returns how many. The caller's
-    ``session`` transaction makes it atomic."""
-    task = session.get(schema.Task, task_id)
+    ``session`` transaction makes it atomic. ``known_questions``: question ids by prompt,
+    kept by a caller across submissions (they never change) and filled here as needed."""
+    task = session.execute(
+        select(
+            schema.Task.annotator_id,
+            schema.Task.prompt_id,
+            schema.Task.left_video_id,
+            schema.Task.right_video_id,
+            schema.Task.rate_left,
+            schema.Task.rate_right,
+        ).where(schema.Task.id == task_id)
+    ).first()
     if task is None or task.annotator_id != annotator_id:
         raise NotYourTask(f"task {task_id} is not yours")
     rated = {
@@ -56,13 +80,12 @@ def submit(session: Session, annotator_id: int, task_id: int, ballots: Sequence[
         )
         if on
     }
-    questions = set(
-        session.scalars(
-            select(schema.Question.id).where(schema.Question.prompt_id == task.prompt_id)
-        )
-    )
-    expected = {(video, question) for video in rated.values() for question in questions}
-    given = Counter((b.video_id, b.question_id) for b in ballots)
+    known = {} if known_questions is None else known_questions
+    if task.prompt_id not in known:
+        known[task.prompt_id] = prompt_questions(session, task.prompt_id)
+    questions = known[task.prompt_id]
+    expected = {(side, question) for side in rated for question in questions}
+    given = Counter((b.side, b.question_id) for b in ballots)
     problems = []
     if twice := sorted(k for k, n in given.items() if n > 1):
         problems.append(f"answered twice: {twice[:3]}")
@@ -74,24 +97,32 @@ def submit(session: Session, annotator_id: int, task_id: int, ballots: Sequence[
         problems.append(f"scores must be whole numbers 1-5 (or can't judge): got {bad[:3]}")
     if problems:
         raise SubmissionError("; ".join(problems))
-    side_of = {video: side for side, video in rated.items()}
     now = datetime.now(UTC)
     session.execute(delete(schema.Vote).where(schema.Vote.task_id == task_id))
-    session.add_all(
-        schema.Vote(
-            task_id=task_id,
-            video_id=b.video_id,
-            question_id=b.question_id,
-            annotator_id=annotator_id,
-            score=None if b.score is None else float(b.score),
-            comment=(b.comment or None) and b.comment[:2000],
-            side=side_of[b.video_id],
-            created=now,
-        )
+    rows = [
+        {
+            "task_id": task_id,
+            "video_id": rated[b.side],
+            "question_id": b.question_id,
+            "annotator_id": annotator_id,
+            "score": None if b.score is None else float(b.score),
+            "comment": (b.comment or None) and b.comment[:2000],
+            "side": b.side,
+            "created": now,
+        }
         for b in ballots
-    )
-    task.submitted = now
+    ]
+    session.execute(insert(schema.Vote), rows)
+    session.execute(update(schema.Task).where(schema.Task.id == task_id).values(submitted=now))
     return len(ballots)
+
+
+def prompt_questions(session: Session, prompt_id: str) -> frozenset[str]:
+    """The ids of a prompt's questions."""
+    found = session.scalars(
+        select(schema.Question.id).where(schema.Question.prompt_id == prompt_id)
+    )
+    return frozenset(found)
 
 
 def export_ratings(engine: Engine) -> tuple[list[Rating], int]:
