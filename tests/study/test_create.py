@@ -21,6 +21,7 @@ from scine.study import schema
 from scine.study.assign import AssignmentError, comparisons, plan_tasks
 from scine.study.create import ADMIN, create_study, hash_token
 from scine.study.database import DatabaseError, open_database
+from scine.study.gold import GoldError, GoldItem, gold_checks, read_gold
 from scine.study.votes import Ballot, NotYourTask, SubmissionError, export_ratings, submit
 
 MOVE = "camera.trajectory.movement"
@@ -212,3 +213,49 @@ def test_cli_creates_a_study_and_exports_it(tmp_path: Path) -> None:
     assert "already holds a study" in again.output
     with pytest.raises(DatabaseError, match="no study here"):
         open_database(str(tmp_path / "other.db"))
+
+
+def test_gold_items_flag_an_annotator_who_misses_them(database: str, tmp_path: Path) -> None:
+    prompts, questions, videos = records(6, ("m1", "m2"))
+    gold = [
+        GoldItem(video_id=f"m1/p{n}", question_id=f"p{n}/pan_left", low=4, high=5) for n in range(6)
+    ]
+    engine = open_database(database, create=True)
+    create_study(engine, prompts, questions, videos, ["ann", "bob", "cyd"], votes=3, gold=gold)
+    with Session(engine) as session, session.begin():
+        for task in session.scalars(select(schema.Task)).all():
+            person = session.get(schema.Annotator, task.annotator_id)
+            assert person is not None
+            submit(
+                session,
+                task.annotator_id,
+                task.id,
+                ballots_for(session, task, 1 if person.name == "bob" else 5),
+            )
+    with Session(engine) as session:
+        checks = {row["name"]: row for row in gold_checks(session)}
+    assert checks["bob"] == {"name": "bob", "answered": 6, "missed": 6, "flagged": True}
+    assert checks["ann"]["missed"] == 0
+    assert not checks["ann"]["flagged"]
+    stray = [GoldItem(video_id="m1/p0", question_id="p1/pan_left", low=1, high=2)]
+    with pytest.raises(AssignmentError, match="gold item 1"):
+        create_study(
+            open_database(str(tmp_path / "other.db"), create=True),
+            prompts,
+            questions,
+            videos,
+            ["a", "b", "c"],
+            gold=stray,
+        )
+
+
+def test_a_gold_file_names_its_bad_line(tmp_path: Path) -> None:
+    path = tmp_path / "gold.jsonl"
+    path.write_text(
+        '{"video_id": "v", "question_id": "q", "low": 4, "high": 5}\n'
+        '{"video_id": "v", "question_id": "q", "low": 5, "high": 9}\n'
+    )
+    with pytest.raises(
+        GoldError, match=r"gold.jsonl:2: high: Input should be less than or equal to 5"
+    ):
+        read_gold(path)

@@ -38,6 +38,10 @@ def create_command(
     url: Annotated[
         str, typer.Option("--url", help="Where the app will be served, for the links.")
     ] = "http://127.0.0.1:8000",
+    gold: Annotated[
+        Path | None,
+        typer.Option("--gold", help="JSONL of known answers: video_id, question_id, low, high."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the links as JSON.")] = False,
 ) -> None:
     """Create a study: every (video, question) gets --votes votes from different annotators,
@@ -46,6 +50,7 @@ def create_command(
     from scine.study.assign import AssignmentError
     from scine.study.create import create_study
     from scine.study.database import open_database
+    from scine.study.gold import GoldError, read_gold
 
     taxonomy = load_taxonomy()
     names = [
@@ -62,8 +67,9 @@ def create_command(
             names,
             votes=votes,
             seed=seed,
+            gold=read_gold(gold) if gold else (),
         )
-    except AssignmentError as exc:
+    except (AssignmentError, GoldError) as exc:
         fail(str(exc))
     links = {name: f"{url.rstrip('/')}/login?token={token}" for name, token in made.tokens.items()}
     if as_json:

@@ -34,6 +34,7 @@ from scine.taxonomy import load_taxonomy
 
 from . import schema
 from .access import annotator_for, csrf_token, media_file
+from .gold import gold_checks
 from .votes import (
     Ballot,
     NotYourTask,
@@ -323,6 +324,7 @@ def _admin_figures(session: Session) -> dict[str, Any]:
         "per_model": sorted(per_model.items()),
         "per_node": sorted(per_node.items()),
         "alpha": _alpha([r for r in rows if r.score is not None]),
+        "gold": gold_checks(session),
     }
 
 

@@ -17,6 +17,7 @@ from scine.taxonomy import load_taxonomy
 
 from . import schema
 from .assign import AssignmentError, comparisons, plan_tasks
+from .gold import GoldItem
 
 __all__ = ["ADMIN", "CreatedStudy", "create_study", "hash_token"]
 
@@ -50,9 +51,11 @@ def create_study(
     votes: int = 3,
     seed: int = 0,
     name: str = "SCINE study",
+    gold: Sequence[GoldItem] = (),
 ) -> CreatedStudy:
     """Write the study into an empty, migrated database; every video's and question's
-    prompt must be among ``prompts``; prompts with a single video are left out (listed)."""
+    prompt must be among ``prompts``; prompts with a single video are left out (listed).
+    ``gold``: known answers, each on a video and a question of the same prompt."""
     names = [a.strip() for a in annotators if a.strip()]
     repeated = [n for n, count in Counter(names).items() if count > 1]
     if repeated or ADMIN in names:
@@ -63,6 +66,7 @@ def create_study(
     strays = sorted(({v.prompt_id for v in videos} | {q.prompt_id for q in questions}) - known)
     if strays:
         raise AssignmentError(f"videos or questions of unknown prompts: {', '.join(strays[:5])}")
+    _check_gold(gold, videos, questions)
     found, alone = comparisons(videos)
     per_prompt = Counter(q.prompt_id for q in questions)
     unasked = sorted({c.prompt_id for c in found} - set(per_prompt))
@@ -108,6 +112,12 @@ def create_study(
             schema.Video(id=v.id, prompt_id=v.prompt_id, model=v.model, seed=v.seed, path=v.path)
             for v in videos
         )
+        session.add_all(
+            schema.GoldAnswer(
+                video_id=g.video_id, question_id=g.question_id, low=g.low, high=g.high, note=g.note
+            )
+            for g in gold
+        )
         session.flush()
         session.add_all(
             schema.Task(
@@ -128,3 +138,19 @@ def create_study(
         tasks_per_annotator=dict(Counter(t.annotator for t in planned)),
         prompts_left_out=alone,
     )
+
+
+def _check_gold(
+    gold: Sequence[GoldItem], videos: Sequence[Video], questions: Sequence[Question]
+) -> None:
+    """Every gold item on a known video and a question of that video's prompt."""
+    prompt_of_video = {v.id: v.prompt_id for v in videos}
+    prompt_of_question = {q.id: q.prompt_id for q in questions}
+    for number, item in enumerate(gold, start=1):
+        video = prompt_of_video.get(item.video_id)
+        question = prompt_of_question.get(item.question_id)
+        if video is None or question is None or video != question:
+            raise AssignmentError(
+                f"gold item {number}: {item.video_id} / {item.question_id} is not a video and a "
+                "question of the same prompt in this study"
+            )
