@@ -112,6 +112,7 @@ def create_study(
             schema.Video(id=v.id, prompt_id=v.prompt_id, model=v.model, seed=v.seed, path=v.path)
             for v in videos
         )
+        session.flush()  # gold answers refer to the videos and questions
         session.add_all(
             schema.GoldAnswer(
                 video_id=g.video_id, question_id=g.question_id, low=g.low, high=g.high, note=g.note
