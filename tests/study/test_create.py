@@ -20,7 +20,7 @@ from scine.records import Prompt, Question, Rating, Video, read_jsonl, write_jso
 from scine.study import schema
 from scine.study.assign import AssignmentError, comparisons, plan_tasks
 from scine.study.create import ADMIN, create_study, hash_token
-from scine.study.database import DatabaseError, open_database
+from scine.study.database import DatabaseError, checkpoint_in_background, open_database
 from scine.study.gold import GoldError, GoldItem, gold_checks, read_gold
 from scine.study.votes import Ballot, NotYourTask, SubmissionError, export_ratings, submit
 
@@ -259,3 +259,15 @@ def test_a_gold_file_names_its_bad_line(tmp_path: Path) -> None:
         GoldError, match=r"gold.jsonl:2: high: Input should be less than or equal to 5"
     ):
         read_gold(path)
+
+
+def test_background_checkpoints_empty_the_write_ahead_log(tmp_path: Path) -> None:
+    engine = open_database(str(tmp_path / "study.db"), create=True)
+    with checkpoint_in_background(engine, every=0.05):
+        create_study(engine, *records(), ["ann", "bob", "cyd"])
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
+        assert (tmp_path / "study.db-wal").stat().st_size > 0
+    assert (tmp_path / "study.db-wal").stat().st_size == 0  # checkpointed and truncated
+    with Session(engine) as session:
+        assert session.query(schema.Task).count() == 6 * 2 * 3  # prompts x comparisons x votes

@@ -13,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections import Counter
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -34,6 +36,7 @@ from scine.taxonomy import load_taxonomy
 
 from . import schema
 from .access import annotator_for, csrf_token, media_file
+from .database import checkpoint_in_background
 from .gold import gold_checks
 from .votes import (
     Ballot,
@@ -73,7 +76,16 @@ def make_app(engine: Engine, media: str | Path, *, secret: bytes | None = None) 
     taxonomy = load_taxonomy()
     package = resources.files("scine.study")
     templates = Jinja2Templates(directory=str(package / "templates"))
-    app = FastAPI(title="SCINE study", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        with checkpoint_in_background(engine):
+            yield
+        writers.shutdown()
+
+    app = FastAPI(
+        title="SCINE study", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
+    )
     app.mount("/static", StaticFiles(directory=str(package / "static")), name="static")
     questions_of: dict[str, frozenset[str]] = {}  # by prompt; fixed once the study exists
     # SQLite has one writer at a time: submissions queue here, first come first served,

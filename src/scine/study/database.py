@@ -3,12 +3,15 @@ to the newest schema with Alembic."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect
 
-__all__ = ["DatabaseError", "database_url", "migrate", "open_database"]
+__all__ = ["DatabaseError", "checkpoint_in_background", "database_url", "migrate", "open_database"]
 
 
 class DatabaseError(ValueError):
@@ -53,4 +56,38 @@ def _sqlite_settings(connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+@contextmanager
+def checkpoint_in_background(engine: Engine, every: float = 1.0) -> Iterator[None]:
+    """For a SQLite engine, move WAL checkpoints off the writers: connections stop
+    checkpointing after their commits and a thread checkpoints (passively, never blocking
+    a writer) every ``every`` seconds while the block runs. Other databases: nothing."""
+    if engine.dialect.name != "sqlite":
+        yield
+        return
+    event.listen(engine, "connect", _no_autocheckpoint)
+    engine.dispose()  # connections opened before keep checkpointing; drop them
+    stop = threading.Event()
+
+    def run() -> None:
+        while not stop.wait(every):
+            with engine.connect() as connection:
+                connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+
+    worker = threading.Thread(target=run, name="scine-checkpoint", daemon=True)
+    worker.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        worker.join()
+        with engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def _no_autocheckpoint(connection: Any, _record: Any) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA wal_autocheckpoint=0")
     cursor.close()
