@@ -189,7 +189,20 @@ def run_load(
     return log
 
 
-def summary(log: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
+def summary(log: list[dict[str, Any]], seconds: float, opening: float = 10.0) -> dict[str, Any]:
+    """Throughput and latency overall, and apart for the opening seconds (when every
+    annotator also opens each of their task pages for the first time) and the rest."""
+    found = _latency(log, seconds)
+    if log and seconds > 2 * opening:
+        start = min(entry["at"] for entry in log)
+        first = [e for e in log if e["at"] - start < opening]
+        found["first_seconds"] = {"seconds": opening, **_latency(first, opening)}
+        rest = [e for e in log if e["at"] - start >= opening]
+        found["after"] = {"seconds": seconds - opening, **_latency(rest, seconds - opening)}
+    return found
+
+
+def _latency(log: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
     ok = [entry["seconds"] for entry in log if entry["status"] == 200]
     failed = Counter(str(entry["status"]) for entry in log if entry["status"] != 200)
     ordered = sorted(ok)

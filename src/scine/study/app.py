@@ -225,7 +225,7 @@ def make_app(engine: Engine, media: str | Path, *, secret: bytes | None = None) 
             path = media_file(media_root, video.path)
         if path is None:
             raise HTTPException(404, "video file not found in the media folder")
-        return FileResponse(path, media_type="video/mp4", headers={"Cache-Control": "private"})
+        return FileResponse(path, headers={"Cache-Control": "private"})  # type from the name
 
     @app.get("/guide/{node}", response_class=HTMLResponse)
     def guide(request: Request, node: str) -> Response:
