@@ -116,25 +116,26 @@ async def annotate(
     log: list[dict[str, Any]],
     known: list[tuple[int, list[str]]],
 ) -> None:
-    """One annotator: sign in, open each next task's page and submit it; once all are
-    done, submit them again in turn (a resubmission replaces). Every submission carries a
-    marker in its comments, recorded with the answer it got."""
+    """One annotator: sign in, open their first task, submit it and open the page the app
+    sends them to next, until all are done; then submit them again in turn (a
+    resubmission replaces). Every submission carries a marker in its comments, recorded
+    with the answer it got."""
     async with httpx.AsyncClient(base_url=base, timeout=30) as client:
         count = 0
         try:
             await client.get("/login", params={"token": token})
             csrf = _csrf((await client.get(f"/task/{known[0][0]}")).text) if known else ""
-            while time.perf_counter() < until:
-                step = await client.get("/", follow_redirects=False)
-                if step.status_code != 303:
-                    break
-                task_id = int(step.headers["location"].rsplit("/", 1)[1])
-                page = (await client.get(f"/task/{task_id}")).text
-                csrf = _csrf(page)
+            step = await client.get("/", follow_redirects=False)
+            page = step.headers["location"] if step.status_code == 303 else None
+            while page is not None and time.perf_counter() < until:
+                task_id = int(page.rsplit("/", 1)[1])
+                text = (await client.get(page)).text
+                csrf = _csrf(text)
                 known.append(
-                    (task_id, [c.split('"', 1)[0] for c in page.split('data-question="')[1:]])
+                    (task_id, [c.split('"', 1)[0] for c in text.split('data-question="')[1:]])
                 )
-                await _submit(client, csrf, *known[-1], f"{token[:8]}-{count}", log)
+                after = await _submit(client, csrf, *known[-1], f"{token[:8]}-{count}", log)
+                page = after if after and after.startswith("/task/") else None
                 count += 1
             while time.perf_counter() < until:
                 await _submit(client, csrf, *known[count % len(known)], f"{token[:8]}-{count}", log)
@@ -168,6 +169,7 @@ async def _submit(
         f"/api/task/{task_id}", json={"ballots": ballots}, headers={"X-CSRF-Token": csrf}
     )
     entry.update(status=response.status_code, seconds=time.perf_counter() - started)
+    return str(response.json().get("next")) if response.status_code == 200 else None
 
 
 def run_load(

@@ -102,6 +102,7 @@ def test_a_submission_is_stored_once_and_the_queue_moves_on(
     for _ in range(2):
         response = client.post(f"/api/task/{task.id}", json=body, headers=headers)
         assert response.status_code == 200, response.text
+        assert response.json()["next"] == client.get("/").headers["location"] != f"/task/{task.id}"
     with Session(engine) as session:  # type: ignore[arg-type]
         assert session.query(schema.Vote).filter_by(task_id=task.id).count() == len(body["ballots"])
     assert client.get("/").headers["location"] != f"/task/{task.id}"

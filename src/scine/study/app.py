@@ -138,11 +138,7 @@ def make_app(engine: Engine, media: str | Path, *, secret: bytes | None = None) 
     def home(request: Request) -> Response:
         with Session(engine) as session:
             person = who(session, request)
-            waiting = session.scalar(
-                select(schema.Task.id)
-                .where(schema.Task.annotator_id == person.id, schema.Task.submitted.is_(None))
-                .order_by(schema.Task.position)
-            )
+            waiting = _next_task(session, person.id)
             done, total = _progress(session, person.id)
         if waiting is not None:
             return RedirectResponse(f"/task/{waiting}", status_code=303)
@@ -193,11 +189,14 @@ def make_app(engine: Engine, media: str | Path, *, secret: bytes | None = None) 
     @app.post("/api/task/{task_id}")
     async def submit_task(request: Request, task_id: int, body: SubmissionIn) -> Response:
         store = partial(store_task, request, task_id, body)
-        stored = await asyncio.get_running_loop().run_in_executor(writers, store)
-        return JSONResponse({"stored": stored, "next": "/"})
+        stored, waiting = await asyncio.get_running_loop().run_in_executor(writers, store)
+        return JSONResponse(
+            {"stored": stored, "next": "/" if waiting is None else f"/task/{waiting}"}
+        )
 
-    def store_task(request: Request, task_id: int, body: SubmissionIn) -> int:
-        """Check and store a submission, in one transaction (on a writer thread)."""
+    def store_task(request: Request, task_id: int, body: SubmissionIn) -> tuple[int, int | None]:
+        """Check and store a submission in one transaction (on a writer thread); returns
+        the votes stored and the annotator's next task not yet submitted, if any."""
         with Session(engine) as session, session.begin():
             person = who(session, request)
             if not secrets.compare_digest(
@@ -206,7 +205,8 @@ def make_app(engine: Engine, media: str | Path, *, secret: bytes | None = None) 
                 raise HTTPException(403, "missing or wrong CSRF token: reload the page")
             ballots = [Ballot(b.side, b.question, b.score, b.comment) for b in body.ballots]
             try:
-                return submit(session, person.id, task_id, ballots, questions_of)
+                stored = submit(session, person.id, task_id, ballots, questions_of)
+                return stored, _next_task(session, person.id)
             except NotYourTask as exc:
                 raise HTTPException(404, str(exc)) from exc
             except SubmissionError as exc:
@@ -287,6 +287,16 @@ class BodyLimit:
                 await refusal(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+def _next_task(session: Session, annotator_id: int) -> int | None:
+    """The annotator's first task (in queue order) not yet submitted."""
+    return session.scalar(
+        select(schema.Task.id)
+        .where(schema.Task.annotator_id == annotator_id, schema.Task.submitted.is_(None))
+        .order_by(schema.Task.position)
+        .limit(1)
+    )
 
 
 def _progress(session: Session, annotator_id: int) -> tuple[int, int]:
