@@ -110,6 +110,12 @@ def measure(run: Any, work: float, ceiling: float | None, count: int) -> dict[st
     }
 
 
+def save(result: dict[str, Any], out: Path | None) -> None:
+    """Write what is measured so far (a run cut short keeps it)."""
+    if out:
+        out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--shape", default="7b", choices=["7b", "tiny"])
@@ -181,6 +187,7 @@ def main() -> None:
             scoring[f"prefix reused, {batch} video(s) at once, batched windows"] = "out of memory"
             torch.cuda.empty_cache()
         print(list(scoring.items())[-1], file=sys.stderr, flush=True)
+        save(result, args.out)
 
     settings = TrainSettings(adapter="lora", lora=LoraSettings(rank=16, alpha=32))
     model = make_trainable(model, settings)
@@ -210,6 +217,7 @@ def main() -> None:
             result["training"][f"LoRA step, {size} pair(s)"] = "out of memory"
             torch.cuda.empty_cache()
         print(list(result["training"].items())[-1], file=sys.stderr, flush=True)
+        save(result, args.out)
     result["environment"] = {
         "gpu": torch.cuda.get_device_name() if on_gpu else None,
         "torch": torch.__version__,
@@ -217,10 +225,8 @@ def main() -> None:
         "peft": __import__("peft").__version__,
         "python": platform.python_version(),
     }
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n", encoding="utf-8")
+    print(json.dumps(result, indent=2))
+    save(result, args.out)
 
 
 if __name__ == "__main__":
