@@ -32,7 +32,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from scine.taxonomy import load_taxonomy
+from scine.taxonomy import Taxonomy, load_taxonomy
 
 from . import schema
 from .access import annotator_for, csrf_token, media_file
@@ -88,6 +88,7 @@ def make_app(engine: Engine, media: str | Path, *, secret: bytes | None = None) 
     )
     app.mount("/static", StaticFiles(directory=str(package / "static")), name="static")
     questions_of: dict[str, frozenset[str]] = {}  # by prompt; fixed once the study exists
+    pages: dict[str, tuple[str, list[dict[str, str]]]] = {}  # a prompt's text and questions
     # SQLite has one writer at a time: submissions queue here, first come first served,
     # instead of in its busy handler; a server database takes several at once
     writers = ThreadPoolExecutor(1 if engine.dialect.name == "sqlite" else 8, "scine-writer")
@@ -151,18 +152,13 @@ def make_app(engine: Engine, media: str | Path, *, secret: bytes | None = None) 
         with Session(engine) as session:
             person = who(session, request)
             task = own_task(session, person, task_id)
-            prompt = session.get(schema.Prompt, task.prompt_id)
-            questions = session.scalars(
-                select(schema.Question)
-                .where(schema.Question.prompt_id == task.prompt_id)
-                .order_by(schema.Question.position)
-            ).all()
-            votes = {
-                (vote.side, vote.question_id): vote
-                for vote in session.scalars(
-                    select(schema.Vote).where(schema.Vote.task_id == task.id)
-                )
-            }
+            if task.prompt_id not in pages:
+                pages[task.prompt_id] = _prompt_page(session, task.prompt_id, taxonomy)
+            prompt, questions = pages[task.prompt_id]
+            votes = {}
+            if task.submitted is not None:  # earlier answers, to show and change
+                found = session.scalars(select(schema.Vote).where(schema.Vote.task_id == task.id))
+                votes = {(vote.side, vote.question_id): vote for vote in found}
             done, total = _progress(session, person.id)
             context = {
                 "task": task,
@@ -171,13 +167,7 @@ def make_app(engine: Engine, media: str | Path, *, secret: bytes | None = None) 
                     s for s, on in zip(SIDES, (task.rate_left, task.rate_right), strict=True) if on
                 ],
                 "questions": [
-                    {
-                        "id": q.id,
-                        "text": q.text,
-                        "node": q.node,
-                        "path": " › ".join(taxonomy.path(q.node)),
-                        "earlier": {side: votes.get((side, q.id)) for side in SIDES},
-                    }
+                    {**q, "earlier": {side: votes.get((side, q["id"])) for side in SIDES}}
                     for q in questions
                 ],
                 "done": done,
@@ -299,17 +289,32 @@ def _next_task(session: Session, annotator_id: int) -> int | None:
     )
 
 
+def _prompt_page(
+    session: Session, prompt_id: str, taxonomy: Taxonomy
+) -> tuple[str, list[dict[str, str]]]:
+    """A prompt's text and its questions as the task page shows them."""
+    prompt = session.get(schema.Prompt, prompt_id)
+    assert prompt is not None  # tasks refer to existing prompts
+    questions = session.scalars(
+        select(schema.Question)
+        .where(schema.Question.prompt_id == prompt_id)
+        .order_by(schema.Question.position)
+    )
+    shown = [
+        {"id": q.id, "text": q.text, "node": q.node, "path": " › ".join(taxonomy.path(q.node))}
+        for q in questions
+    ]
+    return prompt.text, shown
+
+
 def _progress(session: Session, annotator_id: int) -> tuple[int, int]:
     """Submitted and total tasks of an annotator."""
-    total = (
-        session.scalar(select(func.count()).where(schema.Task.annotator_id == annotator_id)) or 0
-    )
-    done = session.scalar(
-        select(func.count()).where(
-            schema.Task.annotator_id == annotator_id, schema.Task.submitted.is_not(None)
+    total, done = session.execute(
+        select(func.count(), func.count(schema.Task.submitted)).where(
+            schema.Task.annotator_id == annotator_id
         )
-    )
-    return int(done or 0), int(total)
+    ).one()
+    return int(done), int(total)
 
 
 def _admin_figures(session: Session) -> dict[str, Any]:
