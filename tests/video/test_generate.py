@@ -494,17 +494,51 @@ def test_tiny_pipeline_renders_a_playable_recorded_video(
     assert provenance["device"] == "cpu"
 
 
+class Recording:
+    """A pipeline that notes the random generator's state each call starts from."""
+
+    def __init__(self, pipeline: Any) -> None:
+        self.pipeline = pipeline
+        self.starts: list[torch.Tensor] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.pipeline, name)
+
+    def __call__(self, **arguments: Any) -> Any:
+        self.starts.append(arguments["generator"].get_state().clone())
+        return self.pipeline(**arguments)
+
+
+def pixels(path: Path) -> np.ndarray:
+    with av.open(str(path)) as container:
+        return np.stack([f.to_ndarray(format="rgb24") for f in container.decode(video=0)])
+
+
 @pytest.mark.parametrize("pipeline_name", sorted(TINY))
-def test_same_seed_same_bytes_other_seed_other_video(pipeline_name: str, tmp_path: Path) -> None:
-    model = tiny_model(pipeline_name)  # built in train mode: the harness must turn dropout off
+def test_same_seed_same_video_other_seed_other_video(pipeline_name: str, tmp_path: Path) -> None:
+    """The harness starts every run of a seed from the same random state. The frames then
+    agree up to float rounding: these tiny random networks amplify it, and CPU kernels may
+    round differently from one run to the next (seen: up to 9 levels on a few pixels of
+    the Wan model, about one run in five), so frames are compared with a tolerance."""
+    torch.manual_seed(0)
+    pipeline, sizes = TINY[
+        pipeline_name
+    ]()  # built in train mode: the harness must turn dropout off
+    pipeline.set_progress_bar_config(disable=True)
+    recording = Recording(pipeline)
+    model = DiffusersModel.from_pipeline(
+        recording, name="tiny", fps=8, parameters={**sizes, "num_inference_steps": 2}
+    )
     suite = prompts(1)
     paths = []
     for run, run_seed in enumerate((5, 5, 6)):
         generate_videos(model, suite, tmp_path / str(run), run_seed=run_seed, device="cpu")
         paths.append(tmp_path / str(run) / "videos" / "tiny" / "p0.mp4")
-    first, again, other = (path.read_bytes() for path in paths)
-    assert first == again
-    assert first != other
+    first, again, other = recording.starts
+    assert torch.equal(first, again)
+    assert not torch.equal(first, other)
+    assert np.abs(pixels(paths[0]).astype(int) - pixels(paths[1])).max() <= 16
+    assert paths[0].read_bytes() != paths[2].read_bytes()
 
 
 # -- resume, atomic writes ------------------------------------------------------------------
