@@ -38,13 +38,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.study.postgres import running_postgres  # noqa: E402
+from tests.study.test_create import records  # noqa: E402
 
-from scine.records import Prompt, Question, Video  # noqa: E402
 from scine.study import schema  # noqa: E402
 from scine.study.create import create_study  # noqa: E402
 from scine.study.database import open_database  # noqa: E402
 
-NODE = "camera.trajectory.movement"
 VALUES = ("static", "pan_left", "pan_right", "tilt_up", "tilt_down", "dolly_in")
 
 
@@ -56,27 +55,7 @@ def free_port() -> int:
 
 def make_study(url: str, annotators: int, prompts: int) -> dict[str, str]:
     """A study with ``prompts`` prompts of two models; returns the annotators' tokens."""
-    ps = [Prompt(id=f"p{n}", text=f"Shot {n}.", split="visuals") for n in range(prompts)]
-    qs = [
-        Question(id=f"p{n}/{v}", prompt_id=f"p{n}", node=NODE, value=v, text=f"{v}?")
-        for n in range(prompts)
-        for v in VALUES
-    ]
-    vs = [
-        Video(
-            id=f"{m}/p{n}",
-            prompt_id=f"p{n}",
-            model=m,
-            seed=0,
-            path=f"{m}.mp4",
-            fps=24,
-            frames=48,
-            width=64,
-            height=64,
-        )
-        for n in range(prompts)
-        for m in ("m1", "m2")
-    ]
+    ps, qs, vs = records(prompts, ("m1", "m2"), VALUES)
     names = [f"a{n:02d}" for n in range(annotators)]
     tokens = create_study(open_database(url, create=True), ps, qs, vs, names).tokens
     return {name: tokens[name] for name in names}

@@ -29,13 +29,16 @@ runner = CliRunner()
 
 
 def records(
-    prompts: int = 6, models: tuple[str, ...] = ("m1", "m2", "m3", "m4")
+    prompts: int = 6,
+    models: tuple[str, ...] = ("m1", "m2", "m3", "m4"),
+    values: tuple[str, ...] = ("pan_left", "tilt_up"),
 ) -> tuple[list[Prompt], list[Question], list[Video]]:
+    """A study's records: every prompt filmed by every model, asked about camera movement."""
     ps = [Prompt(id=f"p{n}", text=f"Shot {n}.", split="visuals") for n in range(prompts)]
     qs = [
         Question(id=f"p{n}/{v}", prompt_id=f"p{n}", node=MOVE, value=v, text=f"{v}?")
         for n in range(prompts)
-        for v in ("pan_left", "tilt_up")
+        for v in values
     ]
     vs = [
         Video(
