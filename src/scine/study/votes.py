@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from scine.records import Rating
@@ -29,6 +29,20 @@ __all__ = [
 ]
 
 SCORES = frozenset({1, 2, 3, 4, 5})
+
+# Built once: a submission runs these on the table level, past the ORM's bookkeeping.
+_TASK = select(
+    schema.Task.annotator_id,
+    schema.Task.prompt_id,
+    schema.Task.left_video_id,
+    schema.Task.right_video_id,
+    schema.Task.rate_left,
+    schema.Task.rate_right,
+).where(schema.Task.id == bindparam("task"))
+_VOTES, _TASKS = schema.Base.metadata.tables["vote"], schema.Base.metadata.tables["task"]
+_CLEAR = delete(_VOTES).where(schema.Vote.task_id == bindparam("task"))
+_ADD = insert(_VOTES)
+_DONE = update(_TASKS).where(schema.Task.id == bindparam("task")).values(submitted=bindparam("now"))
 
 
 class SubmissionError(ValueError):
@@ -60,16 +74,8 @@ def submit(
     """Store a task's votes, replacing earlier ones; returns how many. The caller's
     ``session`` transaction makes it atomic. ``known_questions``: question ids by prompt,
     kept by a caller across submissions (they never change) and filled here as needed."""
-    task = session.execute(
-        select(
-            schema.Task.annotator_id,
-            schema.Task.prompt_id,
-            schema.Task.left_video_id,
-            schema.Task.right_video_id,
-            schema.Task.rate_left,
-            schema.Task.rate_right,
-        ).where(schema.Task.id == task_id)
-    ).first()
+    connection = session.connection()
+    task = connection.execute(_TASK, {"task": task_id}).first()
     if task is None or task.annotator_id != annotator_id:
         raise NotYourTask(f"task {task_id} is not yours")
     rated = {
@@ -98,7 +104,7 @@ def submit(
     if problems:
         raise SubmissionError("; ".join(problems))
     now = datetime.now(UTC)
-    session.execute(delete(schema.Vote).where(schema.Vote.task_id == task_id))
+    connection.execute(_CLEAR, {"task": task_id})
     rows = [
         {
             "task_id": task_id,
@@ -112,8 +118,8 @@ def submit(
         }
         for b in ballots
     ]
-    session.execute(insert(schema.Vote), rows)
-    session.execute(update(schema.Task).where(schema.Task.id == task_id).values(submitted=now))
+    connection.execute(_ADD, rows)
+    connection.execute(_DONE, {"task": task_id, "now": now})
     return len(ballots)
 
 
