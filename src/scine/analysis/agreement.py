@@ -54,21 +54,17 @@ def agreement(study: Study, scores: pd.DataFrame) -> dict[str, Any]:
     which either video has no score from the rater are counted under ``unscored_pairs`` and
     left out of every figure.
     """
-    from .rankings import preferences
+    from .rankings import match_videos, preferences
 
     matches = preferences(study.votes, study.items)
-    videos = study.items[["question_id", "model", "video_id"]].drop_duplicates()
-    if videos.duplicated(["question_id", "model"]).any():
-        raise AgreementError(
-            "a model has several videos rated on one question: pairs are made per model, "
-            "so keep one video per (prompt, model)"
-        )
-    scored = videos.merge(scores, on=["video_id", "question_id"], how="inner")
-    pairs = matches
+    try:
+        pairs = match_videos(matches, study.items)
+    except ValueError as exc:
+        raise AgreementError(str(exc)) from None
     for side in ("a", "b"):
-        named = {"model": f"model_{side}", "score": f"rater_{side}"}
-        side_scores = scored[["question_id", "model", "score"]].rename(columns=named)
-        pairs = pairs.merge(side_scores, on=["question_id", f"model_{side}"], how="left")
+        named = {"video_id": f"video_id_{side}", "score": f"rater_{side}"}
+        side_scores = scores[["video_id", "question_id", "score"]].rename(columns=named)
+        pairs = pairs.merge(side_scores, on=["question_id", f"video_id_{side}"], how="left")
     complete = pairs["rater_a"].notna() & pairs["rater_b"].notna()
     pairs = pairs[complete].reset_index(drop=True)
     pairs["difference"] = pairs["rater_a"] - pairs["rater_b"]

@@ -34,6 +34,7 @@ __all__ = [
     "MATCH_COLUMNS",
     "bradley_terry",
     "elo",
+    "match_videos",
     "preferences",
     "spearman_between",
 ]
@@ -127,6 +128,22 @@ def preferences(
         "score": score,
         "tie_margin": tie_margin,
     }
+    return matches
+
+
+def match_videos(matches: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
+    """``matches`` with the two videos that met, ``video_id_a`` and ``video_id_b``, found by
+    question and model in ``items``. ``ValueError`` when a model has several videos rated
+    on one question: matches are made per model, so which video met would be unknown."""
+    videos = items[["question_id", "model", "video_id"]].drop_duplicates()
+    if videos.duplicated(["question_id", "model"]).any():
+        raise ValueError(
+            "a model has several videos rated on one question: pairs are made per model, "
+            "so keep one video per (prompt, model)"
+        )
+    for side in ("a", "b"):
+        named = {"model": f"model_{side}", "video_id": f"video_id_{side}"}
+        matches = matches.merge(videos.rename(columns=named), on=["question_id", f"model_{side}"])
     return matches
 
 

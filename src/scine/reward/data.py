@@ -48,15 +48,14 @@ class Pair:
 
 def study_pairs(study: Study, *, ties: bool = False) -> tuple[list[Pair], Counter[str]]:
     """The study's pairs (ties only with ``ties``) and counts of what was made and left out."""
-    from scine.analysis.rankings import preferences
+    from scine.analysis.rankings import match_videos, preferences
 
-    matches = preferences(study.votes, study.items, design="round_robin")
-    videos = study.items[["question_id", "model", "video_id"]].drop_duplicates()
-    if videos.duplicated(["question_id", "model"]).any():
-        raise PairError("a model has several videos rated on one question: keep one per prompt")
-    for side in ("a", "b"):
-        named = {"model": f"model_{side}", "video_id": f"video_id_{side}"}
-        matches = matches.merge(videos.rename(columns=named), on=["question_id", f"model_{side}"])
+    try:
+        matches = match_videos(
+            preferences(study.votes, study.items, design="round_robin"), study.items
+        )
+    except ValueError as exc:
+        raise PairError(str(exc)) from None
     counts: Counter[str] = Counter(matches["outcome"])
     kept = matches if ties else matches[matches["outcome"] != "tie"]
     columns = ["prompt_id", "question_id", "video_id_a", "video_id_b", "outcome"]
