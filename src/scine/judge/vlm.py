@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import math
 import string
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -37,6 +37,7 @@ __all__ = [
     "QwenJudge",
     "VideoAsks",
     "ask_for",
+    "batches_of_one_size",
     "expected_score",
     "instruction",
     "question_text",
@@ -143,6 +144,17 @@ class Judge(Protocol):
         ...
 
 
+def batches_of_one_size(videos: Sequence[VideoAsks], size: int) -> Iterator[list[int]]:
+    """Indices of ``videos`` in batches of at most ``size`` whose frames have one shape
+    (videos encoded together must give prefixes of one length)."""
+    by_shape: dict[tuple[int, ...], list[int]] = {}
+    for index, video in enumerate(videos):
+        by_shape.setdefault(video.frames.frames.shape, []).append(index)
+    for indices in by_shape.values():
+        for start in range(0, len(indices), size):
+            yield indices[start : start + size]
+
+
 @dataclass
 class QwenJudge:
     """A Qwen2.5-VL judge run locally with transformers.
@@ -166,16 +178,10 @@ class QwenJudge:
     def answer(self, videos: Sequence[VideoAsks]) -> list[list[Answer]]:
         """Answers by the model's probabilities of "1".."5" at the answer position."""
         answers: list[list[Answer]] = [[] for _ in videos]
-        by_shape: dict[tuple[int, ...], list[int]] = {}
-        for index, video in enumerate(videos):
-            by_shape.setdefault(video.frames.frames.shape, []).append(index)
-        for indices in by_shape.values():
-            for start in range(0, len(indices), self.video_batch):
-                chunk = indices[start : start + self.video_batch]
-                for index, found in zip(
-                    chunk, self._answer_together([videos[i] for i in chunk]), strict=True
-                ):
-                    answers[index] = found
+        for chunk in batches_of_one_size(videos, self.video_batch):
+            together = self._answer_together([videos[i] for i in chunk])
+            for index, found in zip(chunk, together, strict=True):
+                answers[index] = found
         return answers
 
     def _answer_together(self, videos: Sequence[VideoAsks]) -> list[list[Answer]]:

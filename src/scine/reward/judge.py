@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scine.judge.vlm import Answer, VideoAsks, question_text
+from scine.judge.vlm import Answer, VideoAsks, batches_of_one_size, question_text
 from scine.video.sample import VideoSampling
 
 from .checkpoint import TrainSettings, load_reward
@@ -47,17 +47,12 @@ class RewardJudge:
         """An ``Answer`` carrying the reward for every ask."""
         qwen = self.model.qwen
         answers: list[list[Answer]] = [[] for _ in videos]
-        by_shape: dict[tuple[int, ...], list[int]] = {}
-        for index, video in enumerate(videos):
-            by_shape.setdefault(video.frames.frames.shape, []).append(index)
-        for indices in by_shape.values():
-            for start in range(0, len(indices), self.video_batch):
-                chunk = [videos[i] for i in indices[start : start + self.video_batch]]
-                patches = [qwen.patches(v.frames.frames, v.frames.rate) for v in chunk]
-                texts = [[qwen.continuation_ids(question_text(a)) for a in v.asks] for v in chunk]
-                rewards = self.model.score(patches, texts, batch=self.question_batch)
-                for index, found in zip(
-                    indices[start : start + self.video_batch], rewards, strict=True
-                ):
-                    answers[index] = [Answer(text="", reward=reward) for reward in found]
+        for chunk in batches_of_one_size(videos, self.video_batch):
+            patches = [qwen.patches(videos[i].frames.frames, videos[i].frames.rate) for i in chunk]
+            texts = [
+                [qwen.continuation_ids(question_text(a)) for a in videos[i].asks] for i in chunk
+            ]
+            rewards = self.model.score(patches, texts, batch=self.question_batch)
+            for index, found in zip(chunk, rewards, strict=True):
+                answers[index] = [Answer(text="", reward=reward) for reward in found]
         return answers
