@@ -24,7 +24,6 @@ import json
 import platform
 import sys
 import time
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +34,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from scine.judge.vlm import (
-    Ask,
     instruction,
     question_text,
 )
@@ -47,26 +45,9 @@ from scine.taxonomy import load_taxonomy
 from scine.vlm.qwen import QwenVL, VideoPatches
 from scine.vlm.random_model import random_model, small_tokenizer
 from scine.vlm.windows import batch_window_attention
-from vlm_judge_speed import matmul_ceiling, sync
+from vlm_judge_speed import matmul_ceiling, suite_asks, sync
 
 QUESTIONS = 5
-
-
-def questions(count: int) -> list[list[Ask]]:
-    """``QUESTIONS`` questions each of the first ``count`` suite prompts that have as many."""
-    suite = resources.files("scine.bench") / "data" / "suite"
-    prompts = {}
-    for line in (suite / "prompts.jsonl").read_text(encoding="utf-8").splitlines():
-        record = json.loads(line)
-        prompts[record["id"]] = record["text"]
-    found: dict[str, list[Ask]] = {}
-    for line in (suite / "questions.jsonl").read_text(encoding="utf-8").splitlines():
-        q = json.loads(line)
-        found.setdefault(q["prompt_id"], []).append(
-            Ask(prompts[q["prompt_id"]], q["node"], q["text"])
-        )
-    full = [asks[:QUESTIONS] for asks in found.values() if len(asks) >= QUESTIONS]
-    return full[:count]
 
 
 def flops(model: QwenVL, video: VideoPatches, texts: list[list[int]], reuse: bool) -> float:
@@ -124,7 +105,7 @@ def main() -> None:
     args = parser.parse_args()
 
     on_gpu = torch.cuda.is_available()
-    asks = questions(args.videos)
+    asks = suite_asks(args.videos, at_least=QUESTIONS, at_most=QUESTIONS)
     corpus = [instruction(), *(question_text(a) for found in asks for a in found)]
     corpus += [leaf.definition for leaf in load_taxonomy().leaves()]
     tokenizer = small_tokenizer(corpus, vocab_size=8000)

@@ -45,8 +45,9 @@ from scine.vlm.windows import batch_window_attention
 BATCHES = [(1, 1), (1, 8), (2, 16), (4, 32), (8, 64)]
 
 
-def suite_asks(count: int) -> list[list[Ask]]:
-    """The questions of the first ``count`` prompts of the packaged suite, as asks."""
+def suite_asks(count: int, at_least: int = 1, at_most: int | None = None) -> list[list[Ask]]:
+    """The questions of the first ``count`` prompts of the packaged suite with at least
+    ``at_least`` questions (the first ``at_most`` of them), as asks."""
     suite = resources.files("scine.bench") / "data" / "suite"
     prompts = {}
     for line in (suite / "prompts.jsonl").read_text(encoding="utf-8").splitlines():
@@ -55,12 +56,10 @@ def suite_asks(count: int) -> list[list[Ask]]:
     asks: dict[str, list[Ask]] = {}
     for line in (suite / "questions.jsonl").read_text(encoding="utf-8").splitlines():
         q = json.loads(line)
-        if len(asks) == count and q["prompt_id"] not in asks:
-            break
         asks.setdefault(q["prompt_id"], []).append(
             Ask(prompts[q["prompt_id"]], q["node"], q["text"])
         )
-    return list(asks.values())[:count]
+    return [found[:at_most] for found in asks.values() if len(found) >= at_least][:count]
 
 
 def clip(seed: int, sampling: VideoSampling) -> SampledFrames:
