@@ -4,6 +4,11 @@ Each video's score on a question is the mean of the experts' votes; every two vi
 different models on the same question make a pair (``scine.analysis.rankings.preferences``
 with the round-robin design), labelled by the higher mean or a tie. Pairs are split by
 prompt (a hash of its id), so no prompt is in both training and validation.
+
+The evaluator is trained from the ratings table, the way ``scine.analysis`` reads it, and
+judged by ``scine.analysis.agreement``: it reads studies and makes pairs with analysis's own
+functions, so a training pair and an agreement pair are one definition (the design's flow
+draws ``reward`` as a branch off the ratings table, beside analysis).
 """
 
 from __future__ import annotations

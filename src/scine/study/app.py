@@ -357,7 +357,9 @@ def _admin_figures(session: Session) -> dict[str, Any]:
 
 def _alpha(rows: list[Any]) -> float | None:
     """Krippendorff's alpha (interval) of the votes so far; None until some item has two
-    votes with different values somewhere (before that it is not defined)."""
+    votes with different values somewhere (before that it is not defined). The one
+    implementation of alpha is analysis's: the study borrows it here, for its admin page
+    only, rather than keep a second one (the one place the study reads from analysis)."""
     import pandas as pd
 
     from scine.analysis.reliability import krippendorff_alpha
