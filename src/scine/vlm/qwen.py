@@ -237,7 +237,5 @@ def _output_cache(out: Any) -> Any:
 
 
 def _cache_layers(cache: Any) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """Keys and values per layer of a transformers cache (5.x ``layers``, 4.x lists)."""
-    if hasattr(cache, "layers"):
-        return [(layer.keys, layer.values) for layer in cache.layers]
-    return list(zip(cache.key_cache, cache.value_cache, strict=True))
+    """Keys and values per layer of a transformers (5.x) cache."""
+    return [(layer.keys, layer.values) for layer in cache.layers]
