@@ -509,17 +509,11 @@ class Recording:
         return self.pipeline(**arguments)
 
 
-def pixels(path: Path) -> np.ndarray:
-    with av.open(str(path)) as container:
-        return np.stack([f.to_ndarray(format="rgb24") for f in container.decode(video=0)])
-
-
 @pytest.mark.parametrize("pipeline_name", sorted(TINY))
 def test_same_seed_same_video_other_seed_other_video(pipeline_name: str, tmp_path: Path) -> None:
-    """The harness starts every run of a seed from the same random state. The frames then
-    agree up to float rounding: these tiny random networks amplify it, and CPU kernels may
-    round differently from one run to the next (seen: up to 9 levels on a few pixels of
-    the Wan model, about one run in five), so frames are compared with a tolerance."""
+    """The harness starts every run of a seed from the same random state, and the encoder
+    turns the same frames into the same bytes (x264 with 4 threads did not, now and then,
+    on a busy machine)."""
     torch.manual_seed(0)
     pipeline, sizes = TINY[
         pipeline_name
@@ -537,7 +531,7 @@ def test_same_seed_same_video_other_seed_other_video(pipeline_name: str, tmp_pat
     first, again, other = recording.starts
     assert torch.equal(first, again)
     assert not torch.equal(first, other)
-    assert np.abs(pixels(paths[0]).astype(int) - pixels(paths[1])).max() <= 16
+    assert paths[0].read_bytes() == paths[1].read_bytes()
     assert paths[0].read_bytes() != paths[2].read_bytes()
 
 

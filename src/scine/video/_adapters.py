@@ -40,13 +40,16 @@ __all__ = [
 ]
 
 DTYPES = ("float32", "float16", "bfloat16")
-# libx264 at a visually lossless quality; a fixed thread count keeps the bytes reproducible.
+# libx264 at a visually lossless quality. The same frames give the same bytes only with one
+# encoder thread (with 4, a busy machine now and then changed x264's frame decisions) and
+# the macroblock tree off (it too varied now and then); see the synthetic renderer's CODECS.
 ENCODER: dict[str, JsonValue] = {
     "codec": "libx264",
     "crf": 17,
     "preset": "medium",
     "pix_fmt": "yuv420p",
-    "threads": 4,
+    "threads": 1,
+    "x264-params": "mbtree=0",
 }
 # Arguments the adapter itself passes; a parameter override may not set them.
 _RESERVED = frozenset(
@@ -385,7 +388,7 @@ def write_mp4(frames: NDArray[np.uint8], path: Path, fps: float) -> None:
         raise ValueError(f"{path}: no frames to write")
     if height % 2 or width % 2:
         raise ValueError(f"{path}: H.264 (yuv420p) needs an even size, got {width}x{height}")
-    options = {key: str(ENCODER[key]) for key in ("crf", "preset", "threads")}
+    options = {key: str(ENCODER[key]) for key in ("crf", "preset", "threads", "x264-params")}
     with av.open(str(path), mode="w", format="mp4") as container:
         stream = container.add_stream(
             "libx264", rate=Fraction(fps).limit_denominator(1001), options=options
