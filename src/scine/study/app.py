@@ -28,7 +28,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Redirect
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, bindparam, func, select
 from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -279,14 +279,19 @@ class BodyLimit:
         await self.app(scope, receive, send)
 
 
+_NEXT_TASK = (
+    select(schema.Task.id)
+    .where(schema.Task.annotator_id == bindparam("annotator"), schema.Task.submitted.is_(None))
+    .order_by(schema.Task.position)
+    .limit(1)
+)
+
+
 def _next_task(session: Session, annotator_id: int) -> int | None:
-    """The annotator's first task (in queue order) not yet submitted."""
-    return session.scalar(
-        select(schema.Task.id)
-        .where(schema.Task.annotator_id == annotator_id, schema.Task.submitted.is_(None))
-        .order_by(schema.Task.position)
-        .limit(1)
-    )
+    """The annotator's first task (in queue order) not yet submitted (a Core statement
+    built once: it runs after every submission)."""
+    found = session.connection().execute(_NEXT_TASK, {"annotator": annotator_id}).scalar()
+    return None if found is None else int(found)
 
 
 def _prompt_page(

@@ -27,7 +27,8 @@ def open_database(url_or_path: str, *, create: bool = False) -> Engine:
     """An engine on the study database, migrated when ``create``; otherwise it must
     already hold a study (``scine study create`` makes one)."""
     url = database_url(url_or_path)
-    engine = create_engine(url, pool_pre_ping=True)
+    # a server's connections can drop (a restart); a SQLite file's cannot
+    engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_settings)
     if create:
