@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -30,15 +31,30 @@ AXES = ("setup", "events", "lighting", "camera")
 
 
 @dataclass(frozen=True)
-class SimulationConfig:
+class ExpertConfig:
+    """Simulated annotators: how many, votes per video-question, the share of votes
+    missing, the seed (``simulate_expert_votes`` rates real videos with them)."""
+
+    annotators: int = 12
+    votes: int = 3
+    missing: float = 0.02
+    seed: int = 0
+
+    def check(self) -> None:
+        """Raise ``ValueError`` naming the first setting out of range."""
+        if not 1 <= self.votes <= self.annotators:
+            raise ValueError("votes must be between 1 and the number of annotators")
+        if not 0 <= self.missing < 1:
+            raise ValueError("missing must be a probability below 1")
+
+
+@dataclass(frozen=True)
+class SimulationConfig(ExpertConfig):
     """What to simulate; saved in the study's manifest."""
 
     models: int = 5
     prompts: int = 200
     annotators: int = 24
-    votes: int = 3
-    missing: float = 0.02
-    seed: int = 0
 
     def check(self) -> None:
         """Raise ``ValueError`` naming the first setting out of range."""
@@ -46,10 +62,7 @@ class SimulationConfig:
             raise ValueError("a study needs at least 2 models")
         if self.prompts < 1:
             raise ValueError("a study needs at least 1 prompt")
-        if not 1 <= self.votes <= self.annotators:
-            raise ValueError("votes must be between 1 and the number of annotators")
-        if not 0 <= self.missing < 1:
-            raise ValueError("missing must be a probability below 1")
+        super().check()
 
 
 @dataclass
@@ -96,13 +109,7 @@ def simulate(
     difficulty = {
         q.id: rng.gauss(0, 0.5) + (0.3 if q.prompt_id in advanced else 0.0) for q in questions
     }
-    annotators = {
-        f"annotator-{index:02d}": {
-            "bias": round(rng.gauss(0, 0.3), 4),
-            "noise": round(rng.uniform(0.4, 0.9), 4),
-        }
-        for index in range(1, config.annotators + 1)
-    }
+    annotators = _annotators(config.annotators, rng)
     videos = [
         Video(
             id=f"{model}/{prompt.id}",
@@ -149,6 +156,73 @@ def simulate(
                         )
     truth = {"skill": skill, "annotators": annotators}
     return SimulatedStudy(prompts, questions, videos, ratings, truth, config)
+
+
+def simulate_expert_votes(
+    videos: Sequence[Video],
+    questions: Sequence[Question],
+    shows: Callable[[Video, Question], bool | None],
+    config: ExpertConfig,
+) -> list[Rating]:
+    """Votes of simulated experts on real videos whose content is known.
+
+    The study's design: per prompt, its videos are paired side by side at random (as in
+    ``simulate``) and each pair is rated by ``votes`` distinct annotators on every question.
+    ``shows(video, question)`` says whether the video shows what the question asks (True,
+    False) or that nobody knows (None: no vote, as an expert's "can't judge"). A vote is
+    ``clip(round(3 + 1.5 s + bias + noise), 1, 5)``, s = +1 shown and -1 not, with each
+    annotator's bias and noise drawn as in ``simulate``; ``missing`` drops votes at random.
+    Raters are named ``expert-NN`` with ``meta.simulated`` set, so nobody mistakes them.
+    """
+    config.check()
+    rng = random.Random(f"scine-experts:{config.seed}")
+    annotators = _annotators(config.annotators, rng)
+    by_prompt: dict[str, list[Question]] = {}
+    for question in questions:
+        by_prompt.setdefault(question.prompt_id, []).append(question)
+    videos_of: dict[str, dict[str, Video]] = {}
+    for video in videos:
+        videos_of.setdefault(video.prompt_id, {})[video.model] = video
+    ratings = []
+    for prompt_id in sorted(videos_of):
+        shot = videos_of[prompt_id]
+        if len(shot) < 2:
+            continue  # a side-by-side task needs two models' videos
+        for left, right, recorded in _pairs(sorted(shot), rng):
+            pair_id = f"{prompt_id}:{left}|{right}"
+            for rater in rng.sample(sorted(annotators), config.votes):
+                bias, noise = annotators[rater]["bias"], annotators[rater]["noise"]
+                for question in by_prompt.get(prompt_id, []):
+                    for side, model in (("left", left), ("right", right)):
+                        known = shows(shot[model], question)
+                        if model not in recorded or known is None:
+                            continue
+                        if rng.random() < config.missing:
+                            continue
+                        vote = 3 + (1.5 if known else -1.5) + bias + rng.gauss(0, noise)
+                        ratings.append(
+                            Rating(
+                                video_id=shot[model].id,
+                                question_id=question.id,
+                                rater=rater.replace("annotator", "expert"),
+                                rater_kind="human",
+                                score=float(min(5, max(1, round(vote)))),
+                                pair_id=pair_id,
+                                meta={"side": side, "simulated": True},
+                            )
+                        )
+    return ratings
+
+
+def _annotators(count: int, rng: random.Random) -> dict[str, dict[str, float]]:
+    """Each simulated annotator's bias and noise level."""
+    return {
+        f"annotator-{index:02d}": {
+            "bias": round(rng.gauss(0, 0.3), 4),
+            "noise": round(rng.uniform(0.4, 0.9), 4),
+        }
+        for index in range(1, count + 1)
+    }
 
 
 def _axis_skills(models: list[str], rng: random.Random) -> dict[str, dict[str, float]]:

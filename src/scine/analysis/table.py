@@ -75,15 +75,17 @@ def load_study(
     taxonomy: Taxonomy | None = None,
     rater_kind: RaterKind = "any",
     strict: bool = False,
+    ratings: str | Path | None = None,
 ) -> Study:
-    """Read a study folder into the long table (see the module docstring)."""
+    """Read a study folder into the long table (see the module docstring); ``ratings``
+    names another ratings file than the folder's own."""
 
     folder = Path(folder)
     taxonomy = taxonomy or load_taxonomy()
     prompts = _read(folder / "prompts.jsonl", Prompt, taxonomy)
     questions = _read(folder / "questions.jsonl", Question, taxonomy)
     videos = _read(folder / "videos.jsonl", Video, None)
-    ratings_path = _ratings_path(folder)
+    ratings_path = _ratings_path(folder) if ratings is None else Path(ratings)
     votes = read_ratings(ratings_path)
     excluded: dict[str, int] = {}
     if rater_kind != "any":

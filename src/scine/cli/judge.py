@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, cast
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
-from scine.judge.vlm_rater import Sampler
 from scine.records import (
     Prompt,
     Question,
@@ -20,14 +19,11 @@ from scine.records import (
     write_jsonl,
 )
 from scine.taxonomy import load_taxonomy
-from scine.video.sample import VideoSampling
 
 from ._console import console, echo_json, error_console, fail, progress_bar
 
 if TYPE_CHECKING:
-    from scine.judge.served import FramesAs
-    from scine.judge.vlm import Judge
-    from scine.llm.cache import ResponseCache
+    pass
 
 app = typer.Typer(help="Automatic raters: score videos on their questions.", no_args_is_help=True)
 
@@ -105,6 +101,7 @@ def run_command(
     ``scine judge agreement --controls`` reports.
     """
     from scine.llm.cache import ResponseCache
+    from scine.run.evaluate import EvaluatorError, JudgeOptions, Rated, rate_videos
 
     taxonomy = load_taxonomy()
     video_records = read_records(videos, Video, taxonomy)
@@ -113,11 +110,8 @@ def run_command(
     default_cache = "probe-cache.sqlite" if judge == "probes" else "judge-cache.sqlite"
     store = None if no_cache else ResponseCache(cache or out.parent / default_cache)
     report: dict[str, Any] = {"judge": judge, "videos": str(videos), "questions": str(questions)}
-    if judge == "probes":
-
-        def rate(chosen: list[Video], asked: list[Question]) -> tuple[list[Rating], dict[str, Any]]:
-            return _run_probes(chosen, asked, folder, workers, store)
-    else:
+    texts: dict[str, str] = {}
+    if judge != "probes":
         prompt_file = prompts or questions.with_name("prompts.jsonl")
         if not prompt_file.exists():
             fail(f"{prompt_file}: no such file; give the videos' prompts with --prompts")
@@ -125,151 +119,59 @@ def run_command(
         unknown = sorted({v.prompt_id for v in video_records} - set(texts))
         if unknown:
             fail(f"{prompt_file}: no prompt {', '.join(unknown[:5])} (of {len(unknown)} missing)")
-        sampling = VideoSampling(fps=fps, max_pixels=max_pixels)
-        camera = None if camera_fps is None else sampling.model_copy(update={"fps": camera_fps})
-        vlm = _vlm(judge, base_url, batch, question_batch, frames_as, concurrency)
-        trained: VideoSampling | None = getattr(vlm, "sampling", None)
-        if trained is not None:  # a trained evaluator sees frames as it was trained on them
-            sampling, camera = trained, None
-            error_console.print(f"frames sampled as in training: {trained.model_dump()}")
         report["prompts"] = str(prompt_file)
+    options = JudgeOptions(
+        base_url=base_url,
+        fps=fps,
+        camera_fps=camera_fps,
+        max_pixels=max_pixels,
+        batch=batch,
+        question_batch=question_batch,
+        frames_as=frames_as,
+        concurrency=concurrency,
+        workers=workers,
+    )
 
-        def rate(chosen: list[Video], asked: list[Question]) -> tuple[list[Rating], dict[str, Any]]:
-            return _run_vlm(
-                vlm,
-                chosen,
-                asked,
-                texts,
-                folder,
-                Sampler(sampling, camera),
-                store,
-                batch=batch,
-                workers=workers or 2,
-            )
+    def rate(chosen: list[Video], asked: list[Question]) -> Rated:
+        with progress_bar() as progress:
+            task = progress.add_task(f"rating with {judge}", total=None)
+            try:
+                return rate_videos(
+                    judge,
+                    chosen,
+                    asked,
+                    texts,
+                    folder,
+                    options,
+                    store,
+                    progress=lambda done, total: progress.update(task, completed=done, total=total),
+                    say=error_console.print,
+                )
+            except EvaluatorError as exc:
+                fail(str(exc))
 
-    ratings, details = rate(video_records, question_records)
+    rated = rate(video_records, question_records)
+    counts = rated.details["counts"]
+    if "answers_made" in counts:
+        error_console.print(
+            f"{counts['answers_made']} answer(s) in {counts['seconds']:.1f} s "
+            f"({counts['answers_per_second'] or 0:.2f} (video, question)/s), "
+            f"{counts['answers_from_cache']} from the cache"
+        )
     if prompt_swap:
         from scine.judge.controls import prompt_swap_summary, prompt_swaps
 
         chosen, asked = prompt_swaps(video_records, question_records, prompt_swap, seed)
-        swapped, _ = rate(chosen, asked)
+        swapped = rate(chosen, asked).ratings
         write_jsonl(out.with_name(f"{out.stem}.swap.jsonl"), swapped)
-        details["prompt_swap"] = prompt_swap_summary(ratings, swapped)
-    write_jsonl(out, ratings)
+        rated.details["prompt_swap"] = prompt_swap_summary(rated.ratings, swapped)
+    write_jsonl(out, rated.ratings)
     report_path = out.with_name(f"{out.stem}.report.json")
-    report.update(details)
+    report.update(rated.details)
     report_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     console.print(f"wrote {out}: {_said(report['counts'])}; report {report_path}", soft_wrap=True)
-    broken = report.get("unreadable") or report.get("failures")
-    if broken:
-        fail(f"{len(broken)} video(s) or question(s) got no score (listed in {report_path})")
-
-
-def _run_probes(
-    videos: list[Video],
-    questions: list[Question],
-    root: Path,
-    workers: int | None,
-    cache: ResponseCache | None,
-) -> tuple[list[Rating], dict[str, Any]]:
-    """The probes over the videos: ratings and the report's details."""
-    from scine.judge.probe_rater import rate_with_probes
-
-    with progress_bar() as progress:
-        task = progress.add_task("probing videos", total=None)
-        run = rate_with_probes(
-            videos,
-            questions,
-            root,
-            workers=workers,
-            progress=lambda done, total: progress.update(task, completed=done, total=total),
-            cache=cache,
-        )
-    return run.ratings, {
-        "counts": run.summary(),
-        "unreadable": run.unreadable,
-        "abstentions": [vars(a) for a in run.abstentions],
-    }
-
-
-def _vlm(
-    judge: str,
-    base_url: str | None,
-    batch: int,
-    question_batch: int,
-    frames_as: str,
-    concurrency: int,
-) -> Judge:
-    """The VLM judge named by ``--judge``."""
-    kind, _, model = judge.partition(":")
-    if kind == "reward" and model:
-        from scine.reward.checkpoint import CheckpointError
-        from scine.reward.judge import RewardJudge
-
-        try:
-            return RewardJudge.load(model, video_batch=batch, question_batch=question_batch)
-        except CheckpointError as exc:
-            fail(str(exc))
-    if kind == "qwen" and model:
-        from scine.judge.vlm import QwenJudge
-        from scine.vlm.qwen import QwenVL
-
-        error_console.print(f"loading {model} ...")
-        return QwenJudge(QwenVL.load(model), video_batch=batch, question_batch=question_batch)
-    if kind != "openai" or not model:
-        fail(f"--judge {judge!r}: expected {JUDGES}")
-    from scine.judge.served import ServedJudge
-
-    if frames_as not in ("video", "images"):
-        fail(f"--frames-as {frames_as!r}: expected 'video' or 'images'")
-    shape = cast("FramesAs", frames_as)
-    return ServedJudge(model, base_url=base_url, frames_as=shape, concurrency=concurrency)
-
-
-def _run_vlm(
-    judge: Judge,
-    videos: list[Video],
-    questions: list[Question],
-    prompts: dict[str, str],
-    root: Path,
-    sampler: Sampler,
-    cache: ResponseCache | None,
-    *,
-    batch: int,
-    workers: int,
-) -> tuple[list[Rating], dict[str, Any]]:
-    """A VLM judge over the videos: ratings and the report's details."""
-    from scine.judge.vlm_rater import rate_with_judge
-
-    with progress_bar() as progress:
-        task = progress.add_task(f"judging with {judge.name}", total=None)
-        run = rate_with_judge(
-            judge,
-            videos,
-            questions,
-            prompts,
-            load_taxonomy(),
-            root,
-            sampler=sampler,
-            batch=batch,
-            cache=cache,
-            workers=workers,
-            progress=lambda done, total: progress.update(task, completed=done, total=total),
-        )
-    counts = run.summary()
-    error_console.print(
-        f"{counts['answers_made']} answer(s) in {counts['seconds']:.1f} s "
-        f"({counts['answers_per_second'] or 0:.2f} (video, question)/s), "
-        f"{counts['answers_from_cache']} from the cache"
-    )
-    return run.ratings, {
-        "sampling": {
-            "default": sampler.default.model_dump(),
-            "camera": None if sampler.camera is None else sampler.camera.model_dump(),
-        },
-        "counts": counts,
-        "failures": [vars(f) for f in run.failures],
-    }
+    if rated.broken:
+        fail(f"{len(rated.broken)} video(s) or question(s) got no score (listed in {report_path})")
 
 
 def _said(counts: dict[str, Any]) -> str:

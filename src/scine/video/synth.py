@@ -79,6 +79,7 @@ __all__ = [
     "controls",
     "random_spec",
     "render",
+    "shows",
     "speed_for",
     "synth_suite",
     "synthetic_models",
@@ -137,6 +138,22 @@ def controls(spec: ShotSpec) -> list[Control]:
         if value is not None:
             found.append(Control(node=node, value=value))
     return found
+
+
+def shows(video: Video, node: str, value: str | None) -> bool | None:
+    """Whether a synthetic video shows ``value`` of ``node``, from the renderer's record:
+    True when it does; False when the shot carries another value of the leaf, or the prompt
+    asked for the leaf and the shot left it out; None when nobody knows (a video not made
+    by the renderer, a leaf it does not render, a question naming no value)."""
+    shown = video.provenance.get("shown")
+    asked = video.provenance.get("asked", [])
+    if not isinstance(shown, list) or not isinstance(asked, list) or value is None:
+        return None
+    if not any(isinstance(c, dict) and c.get("node") == node for c in [*shown, *asked]):
+        return None
+    return any(
+        isinstance(c, dict) and (c.get("node"), c.get("value")) == (node, value) for c in shown
+    )
 
 
 def render(

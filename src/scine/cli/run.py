@@ -1,0 +1,100 @@
+"""``scine run``: prompts to leaderboard in one resumable command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import Progress, TaskID
+from rich.table import Table
+
+from ._console import console, fail, progress_bar
+
+
+class _Bars:
+    """The pipeline's display: one bar for the stages, one for the current stage's work."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.stages: TaskID = progress.add_task("stages", total=None)
+        self.work: TaskID | None = None
+
+    def stage(self, name: str, index: int, total: int) -> None:
+        self.progress.update(
+            self.stages, description=f"stage: {name}", completed=index, total=total
+        )
+        if self.work is not None:
+            self.progress.remove_task(self.work)
+            self.work = None
+
+    def step(self, what: str, done: int, total: int | None) -> None:
+        if self.work is None:
+            self.work = self.progress.add_task(what, total=total)
+        self.progress.update(self.work, description=f"  {what}", completed=done, total=total)
+
+    def say(self, text: str) -> None:
+        self.progress.console.print(text, highlight=False, soft_wrap=True)
+
+
+def run_command(
+    config: Annotated[
+        Path | None,
+        typer.Argument(help="The run's TOML file (default: the embedded offline demo)."),
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Run folder (resumable).")] = Path(
+        "runs/default"
+    ),
+    force: Annotated[bool, typer.Option("--force", help="Redo every stage.")] = False,
+) -> None:
+    """Build the suite, get videos, rate them, analyse: one resumable pipeline.
+
+    Each stage is skipped when its settings and inputs are what it last finished with, so
+    running again after a crash or a change redoes only what changed. Without a CONFIG:
+    the embedded default (offline suite, three synthetic models of planted fidelity, the
+    probes, simulated experts); every key is in docs/run.md and in DIR/run.toml.
+    """
+    from scine.run import ConfigError, RunError, load_config, run_pipeline
+
+    try:
+        settings = load_config(config)
+    except ConfigError as exc:
+        fail(str(exc))
+    with progress_bar() as progress:
+        bars = _Bars(progress)
+        try:
+            result = run_pipeline(settings, out, bars, force=force)
+        except RunError as exc:
+            fail(str(exc))
+        bars.stage("done", len(result.stages), len(result.stages))
+    stages = Table("stage", "status", "seconds", title="stages")
+    for stage in result.stages:
+        stages.add_row(stage.name, stage.status, f"{stage.seconds:.1f}")
+    console.print(stages)
+    for rater, found in result.summary["raters"].items():
+        console.print(_leaderboard(rater, found, result.summary.get("truth_check", {})))
+    console.print(f"report:  {result.report}")
+    console.print(f"summary: {result.out / 'summary.json'}")
+
+
+def _leaderboard(rater: str, found: dict[str, Any], truth: dict[str, Any]) -> Table:
+    """One rater's models by overall score, with axis scores and agreement."""
+    axes = sorted({axis for scores in found["axis_scores"].values() for axis in scores})
+    title = f"leaderboard: {rater}"
+    agreement = found.get("agreement_with_experts")
+    if agreement and agreement.get("accuracy") is not None:
+        title += f" (pairwise accuracy against the experts {agreement['accuracy']:.3f})"
+    table = Table("model", "tier", "overall", *axes, title=title)
+    tier_of = {model: i + 1 for i, tier in enumerate(found["tiers"]) for model in tier}
+    for model, score in sorted(found["overall"].items(), key=lambda item: -item[1]["mean"]):
+        cells = [_number(found["axis_scores"].get(model, {}).get(axis)) for axis in axes]
+        table.add_row(model, str(tier_of.get(model, "")), _number(score["mean"]), *cells)
+    checked = truth.get(rater)
+    if checked:
+        kept = [axis for axis, check in checked.items() if check["matches"]]
+        table.caption = f"planted order recovered on: {', '.join(kept) or 'no axis'}"
+    return table
+
+
+def _number(value: Any) -> str:
+    return "" if value is None else f"{value:.3f}"

@@ -1,0 +1,205 @@
+"""What ``scine run`` does, as one TOML file; every key has a default (docs/run.md).
+
+No file at all is the embedded default: an offline suite of cinematographer prompts, the
+three synthetic models of planted fidelity, the probes, and simulated experts.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from scine.records import Difficulty, Role
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+class ConfigError(ValueError):
+    """A run configuration that cannot be used; the message names the file and key."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+SOURCES = ("build", "packaged")
+HUMAN = ("simulate", "none")
+
+
+class SuiteConfig(_Section):
+    """The prompts: built here, the packaged suite, or a folder holding a suite."""
+
+    source: str = "build"
+    llm: str = "offline"
+    base_url: str | None = None
+    seed: int = 0
+    scripts: int = Field(300, ge=1)
+    visuals: int = Field(300, ge=0)
+    roles: tuple[Role, ...] = ("cinematographer",)
+    difficulty: tuple[Difficulty, ...] = ("basic", "advanced")
+    measurable: int = Field(2, ge=0)
+    prompts: int = Field(100, ge=0)
+
+
+class ModelConfig(_Section):
+    """One model: a registry name to generate with, or videos imported by a map."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    name: str
+    import_map: Path | None = Field(None, alias="import")
+    root: Path | None = None
+    device: str = "auto"
+    dtype: str | None = None
+    weights: Path | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    fps: float | None = None
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _named(self) -> ModelConfig:
+        if not _NAME.fullmatch(self.name):
+            raise ValueError(f"name {self.name!r}: letters, digits, '.', '_' or '-' only")
+        return self
+
+
+class EvaluatorConfig(_Section):
+    """One automatic rater: ``probes``, ``qwen:ID``, ``openai:MODEL`` or ``reward:CKPT``."""
+
+    judge: str = "probes"
+    name: str | None = None
+    base_url: str | None = None
+    fps: float = Field(2.0, gt=0)
+    camera_fps: float | None = Field(None, gt=0)
+    max_pixels: int = Field(448 * 448, ge=784)
+    batch: int = Field(1, ge=1)
+    question_batch: int = Field(16, ge=1)
+    frames_as: Literal["video", "images"] = "video"
+    concurrency: int = Field(16, ge=1)
+
+    @property
+    def label(self) -> str:
+        """The rater's name in file names and tables."""
+        return self.name or re.sub(r"[^A-Za-z0-9._-]+", "-", self.judge).strip("-")
+
+    @model_validator(mode="after")
+    def _known(self) -> EvaluatorConfig:
+        kind, _, target = self.judge.partition(":")
+        if self.judge != "probes" and (kind not in ("qwen", "openai", "reward") or not target):
+            raise ValueError(
+                f"judge {self.judge!r}: expected probes, qwen:ID, openai:MODEL or reward:CKPT"
+            )
+        if self.label == "human":
+            raise ValueError("'human' names the experts' ratings; give the evaluator a name")
+        return self
+
+
+class HumanConfig(_Section):
+    """Expert ratings: simulated, none, a ratings file, or a study database URL."""
+
+    source: str = "simulate"
+    annotators: int = Field(12, ge=1)
+    votes: int = Field(3, ge=1)
+    missing: float = Field(0.02, ge=0, lt=1)
+    seed: int = 0
+
+
+class AnalysisConfig(_Section):
+    """``scine analyze``'s settings, and which rater's analysis is the run's report."""
+
+    boot: int = Field(1000, ge=0)
+    seed: int = 0
+    tie_margin: float = Field(0.0, ge=0)
+    ties: Literal["half", "drop"] = "half"
+    plots: bool = True
+    primary: str | None = None
+
+
+def _default_models() -> tuple[ModelConfig, ...]:
+    return tuple(ModelConfig(name=name) for name in ("synth-good", "synth-fair", "synth-poor"))
+
+
+class RunConfig(_Section):
+    """A whole run; ``RunConfig()`` is the embedded default."""
+
+    suite: SuiteConfig = SuiteConfig()
+    models: tuple[ModelConfig, ...] = Field(default_factory=_default_models, min_length=1)
+    evaluators: tuple[EvaluatorConfig, ...] = (EvaluatorConfig(),)
+    human: HumanConfig = HumanConfig()
+    analysis: AnalysisConfig = AnalysisConfig()
+
+    @model_validator(mode="after")
+    def _unique(self) -> RunConfig:
+        for what, names in (
+            ("models", [m.name for m in self.models]),
+            ("evaluators", [e.label for e in self.evaluators]),
+        ):
+            twice = sorted({n for n in names if names.count(n) > 1})
+            if twice:
+                raise ValueError(f"{what}: {', '.join(twice)} named twice")
+        raters = {e.label for e in self.evaluators} | {"human"}
+        if self.analysis.primary is not None and self.analysis.primary not in raters:
+            known = ", ".join(sorted(raters))
+            raise ValueError(f"analysis.primary {self.analysis.primary!r}: not one of {known}")
+        return self
+
+    @property
+    def primary(self) -> str:
+        """The rater whose analysis is the run's report: as configured, else the first
+        evaluator, else the experts."""
+        if self.analysis.primary:
+            return self.analysis.primary
+        return self.evaluators[0].label if self.evaluators else "human"
+
+
+def load_config(path: str | Path | None) -> RunConfig:
+    """The run configuration in ``path`` (TOML), or the embedded default for None."""
+    if path is None:
+        return RunConfig()
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    try:
+        config = RunConfig.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(part) for part in first["loc"]) or "(top level)"
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise ConfigError(f"{path}: {key}: {first['msg']}{more}") from None
+    return _anchored(config, path.resolve().parent)
+
+
+def _anchored(config: RunConfig, folder: Path) -> RunConfig:
+    """Paths in the file are relative to the file's folder: make them absolute."""
+
+    def at(value: Path | None) -> Path | None:
+        return None if value is None else folder / value
+
+    def named(value: str, keywords: tuple[str, ...]) -> str:
+        return value if value in keywords or "://" in value else str(folder / value)
+
+    suite = config.suite.model_copy(update={"source": named(config.suite.source, SOURCES)})
+    models = tuple(
+        m.model_copy(
+            update={"import_map": at(m.import_map), "root": at(m.root), "weights": at(m.weights)}
+        )
+        for m in config.models
+    )
+    evaluators = tuple(
+        e.model_copy(update={"judge": f"reward:{folder / e.judge[7:]}", "name": e.label})
+        if e.judge.startswith("reward:")
+        else e
+        for e in config.evaluators
+    )
+    human = config.human.model_copy(update={"source": named(config.human.source, HUMAN)})
+    return config.model_copy(
+        update={"suite": suite, "models": models, "evaluators": evaluators, "human": human}
+    )

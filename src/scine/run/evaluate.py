@@ -1,0 +1,157 @@
+"""Automatic raters by name: the probes, a Qwen2.5-VL judge, a served judge, the trained
+evaluator; one function makes a VLM judge from its spec, one rates videos with either."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+from scine.records import Question, Rating, Video
+
+if TYPE_CHECKING:
+    from scine.judge.served import FramesAs
+    from scine.judge.vlm import Judge
+    from scine.llm.cache import ResponseCache
+
+JUDGES = "probes, qwen:MODEL_ID_OR_PATH, openai:MODEL or reward:CHECKPOINT"
+
+
+class EvaluatorError(ValueError):
+    """An evaluator that cannot be made as named; the message says why."""
+
+
+@dataclass(frozen=True)
+class JudgeOptions:
+    """How a VLM judge runs and sees the videos (``scine judge run``'s options)."""
+
+    base_url: str | None = None
+    fps: float = 2.0
+    camera_fps: float | None = None
+    max_pixels: int = 448 * 448
+    batch: int = 1
+    question_batch: int = 16
+    frames_as: str = "video"
+    concurrency: int = 16
+    workers: int | None = None
+
+
+@dataclass
+class Rated:
+    """What a rater made of the videos: ratings, and the report's details."""
+
+    ratings: list[Rating]
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def broken(self) -> list[Any]:
+        """Videos that could not be read and questions that got no answer."""
+        return list(self.details.get("unreadable") or self.details.get("failures") or [])
+
+
+def make_judge(spec: str, options: JudgeOptions, say: Callable[[str], None] = print) -> Judge:
+    """The VLM judge ``spec`` names (``qwen:``, ``openai:`` or ``reward:``)."""
+    kind, _, target = spec.partition(":")
+    if kind == "reward" and target:
+        from scine.reward.checkpoint import CheckpointError
+        from scine.reward.judge import RewardJudge
+
+        try:
+            return RewardJudge.load(
+                target, video_batch=options.batch, question_batch=options.question_batch
+            )
+        except CheckpointError as exc:
+            raise EvaluatorError(str(exc)) from None
+    if kind == "qwen" and target:
+        from scine.judge.vlm import QwenJudge
+        from scine.vlm.qwen import QwenVL
+
+        say(f"loading {target} ...")
+        return QwenJudge(
+            QwenVL.load(target), video_batch=options.batch, question_batch=options.question_batch
+        )
+    if kind != "openai" or not target:
+        raise EvaluatorError(f"judge {spec!r}: expected {JUDGES}")
+    from scine.judge.served import ServedJudge
+
+    if options.frames_as not in ("video", "images"):
+        raise EvaluatorError(f"frames_as {options.frames_as!r}: expected 'video' or 'images'")
+    return ServedJudge(
+        target,
+        base_url=options.base_url,
+        frames_as=cast("FramesAs", options.frames_as),
+        concurrency=options.concurrency,
+    )
+
+
+def rate_videos(
+    spec: str,
+    videos: Sequence[Video],
+    questions: Sequence[Question],
+    prompts: dict[str, str],
+    root: Path,
+    options: JudgeOptions,
+    cache: ResponseCache | None,
+    progress: Callable[[int, int], None] | None = None,
+    say: Callable[[str], None] = print,
+) -> Rated:
+    """Rate every video on its prompt's questions with the rater ``spec`` names; video paths
+    are relative to ``root``; ``prompts`` maps prompt ids to their text (VLMs read it)."""
+    if spec == "probes":
+        from scine.judge.probe_rater import rate_with_probes
+
+        probed = rate_with_probes(
+            videos, questions, root, workers=options.workers, progress=progress, cache=cache
+        )
+        return Rated(
+            probed.ratings,
+            {
+                "counts": probed.summary(),
+                "unreadable": probed.unreadable,
+                "abstentions": [vars(a) for a in probed.abstentions],
+            },
+        )
+    from scine.judge.vlm_rater import Sampler, rate_with_judge
+    from scine.taxonomy import load_taxonomy
+    from scine.video.sample import VideoSampling
+
+    unknown = sorted({v.prompt_id for v in videos} - set(prompts))
+    if unknown:
+        raise EvaluatorError(f"no text for prompt(s) {', '.join(unknown[:5])}")
+    judge = make_judge(spec, options, say)
+    sampling = VideoSampling(fps=options.fps, max_pixels=options.max_pixels)
+    camera = (
+        None
+        if options.camera_fps is None
+        else sampling.model_copy(update={"fps": options.camera_fps})
+    )
+    trained: VideoSampling | None = getattr(judge, "sampling", None)
+    if trained is not None:  # a trained evaluator sees frames as it was trained on them
+        sampling, camera = trained, None
+        say(f"frames sampled as in training: {trained.model_dump()}")
+    sampler = Sampler(sampling, camera)
+    judged = rate_with_judge(
+        judge,
+        videos,
+        questions,
+        prompts,
+        load_taxonomy(),
+        root,
+        sampler=sampler,
+        batch=options.batch,
+        cache=cache,
+        workers=options.workers or 2,
+        progress=progress,
+    )
+    return Rated(
+        judged.ratings,
+        {
+            "sampling": {
+                "default": sampler.default.model_dump(),
+                "camera": None if sampler.camera is None else sampler.camera.model_dump(),
+            },
+            "counts": judged.summary(),
+            "failures": [vars(f) for f in judged.failures],
+        },
+    )

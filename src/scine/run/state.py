@@ -1,0 +1,75 @@
+"""Which stages of a run are current: a fingerprint of each stage's settings and inputs,
+and the hashes of what it wrote, kept in ``DIR/.run/<stage>.json``."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic_core import to_jsonable_python
+
+from scine import __version__
+from scine.taxonomy import load_taxonomy
+
+STATE = ".run"
+
+
+def file_hash(path: Path) -> str:
+    """The sha256 of a file's bytes."""
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def fingerprint(root: Path, stage: str, settings: Any, inputs: Sequence[Path]) -> str:
+    """What decides a stage's outputs: its settings, the bytes of its input files (named
+    relative to the run folder ``root`` when inside it), and the scine and taxonomy versions."""
+    parts = {
+        "stage": stage,
+        "settings": settings,
+        "inputs": {
+            str(path.relative_to(root) if path.is_relative_to(root) else path): file_hash(path)
+            for path in sorted(inputs)
+        },
+        "scine": __version__,
+        "taxonomy": load_taxonomy().version,
+    }
+    text = json.dumps(parts, sort_keys=True, default=to_jsonable_python)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def is_current(root: Path, stage: str, print_: str) -> bool:
+    """Whether the stage last finished with this fingerprint and its outputs are unchanged."""
+    record = _read(root / STATE / f"{stage}.json")
+    if record is None or record.get("fingerprint") != print_:
+        return False
+    outputs = record.get("outputs", {})
+    return all(
+        (root / name).is_file() and file_hash(root / name) == digest
+        for name, digest in outputs.items()
+    )
+
+
+def mark_done(root: Path, stage: str, print_: str, outputs: Sequence[Path], seconds: float) -> None:
+    """Record a finished stage (written last, atomically: a crash leaves it not current)."""
+    record = {
+        "fingerprint": print_,
+        "outputs": {str(path.relative_to(root)): file_hash(path) for path in outputs},
+        "seconds": round(seconds, 3),
+    }
+    folder = root / STATE
+    folder.mkdir(parents=True, exist_ok=True)
+    temporary = folder / f".{stage}.json.tmp"
+    temporary.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(temporary, folder / f"{stage}.json")
+
+
+def _read(path: Path) -> dict[str, Any] | None:
+    try:
+        found = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+    return found if isinstance(found, dict) else None

@@ -1,0 +1,176 @@
+"""``scine run`` end to end on small real runs: stages, skipping, resuming, the default."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from scine.cli import app
+from scine.run import STAGES, RunConfig, RunError, run_pipeline
+
+SMALL: dict[str, Any] = {
+    "suite": {"scripts": 30, "visuals": 30, "prompts": 6, "measurable": 1},
+    "models": [{"name": "synth-good"}, {"name": "synth-poor"}],
+    "human": {"annotators": 6},
+    "analysis": {"boot": 50, "plots": False},
+}
+
+
+def small(**changes: Any) -> RunConfig:
+    data = json.loads(json.dumps(SMALL))
+    for section, values in changes.items():
+        data[section] = {**data.get(section, {}), **values}
+    return RunConfig.model_validate(data)
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("run")
+    run_pipeline(small(), out)
+    return out
+
+
+def statuses(result: Any) -> dict[str, str]:
+    return {stage.name: stage.status for stage in result.stages}
+
+
+def copy(finished: Path, tmp_path: Path) -> Path:
+    out = tmp_path / "run"
+    shutil.copytree(finished, out)
+    return out
+
+
+def test_a_run_writes_every_stage_output(finished: Path) -> None:
+    prompts = finished.joinpath("prompts.jsonl").read_text().splitlines()
+    assert len(prompts) == 6
+    assert all(json.loads(line)["role"] == "cinematographer" for line in prompts)
+    videos = [json.loads(line) for line in finished.joinpath("videos.jsonl").read_text().split()]
+    assert len(videos) == 12
+    assert all((finished / v["path"]).is_file() for v in videos)  # relative to the run
+    for rater in ("probes", "human"):
+        assert finished.joinpath("ratings", f"{rater}.jsonl").stat().st_size > 0
+        assert finished.joinpath("analysis", rater, "summary.json").is_file()
+    assert finished.joinpath("analysis", "probes", "agreement.json").is_file()
+    primary = finished.joinpath("analysis", "probes", "summary.json").read_bytes()
+    assert finished.joinpath("summary.json").read_bytes() == primary
+    assert finished.joinpath("report.html").is_file()
+    truth = json.loads(finished.joinpath("truth.json").read_text())
+    assert truth == {"model_order": ["synth-good", "synth-poor"]}
+    summary = json.loads(finished.joinpath("run.json").read_text())
+    assert set(summary["raters"]) == {"probes", "human"}
+    assert summary["primary"] == "probes"
+
+
+def test_the_summary_has_the_keys_scine_analyze_writes(finished: Path, tmp_path: Path) -> None:
+    study = tmp_path / "study"
+    study.mkdir()
+    for name in ("prompts.jsonl", "questions.jsonl", "videos.jsonl"):
+        shutil.copy(finished / name, study / name)
+    shutil.copy(finished / "ratings" / "probes.jsonl", study / "ratings.jsonl")
+    outcome = CliRunner().invoke(
+        app, ["analyze", str(study), "--out", str(tmp_path / "a"), "--boot", "50", "--no-plots"]
+    )
+    assert outcome.exit_code == 0, outcome.output
+    analysed = json.loads((tmp_path / "a" / "summary.json").read_text())
+    ran = json.loads(finished.joinpath("summary.json").read_text())
+    assert set(ran) == set(analysed)
+    assert ran["overall"] == analysed["overall"]
+
+
+def test_running_again_skips_every_stage_and_rewrites_nothing(
+    finished: Path, tmp_path: Path
+) -> None:
+    out = copy(finished, tmp_path)
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+    result = run_pipeline(small(), out)
+    assert statuses(result) == dict.fromkeys(STAGES, "current")
+    after = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+    assert {p for p in before if before[p] != after[p]} == {out / "run.toml"}
+
+
+def test_a_changed_setting_redoes_only_the_stages_after_it(finished: Path, tmp_path: Path) -> None:
+    out = copy(finished, tmp_path)
+    result = run_pipeline(small(analysis={"boot": 60}), out)
+    assert statuses(result) == {
+        "bench": "current",
+        "videos": "current",
+        "evaluate": "current",
+        "human": "current",
+        "analyze": "ran",
+        "report": "ran",
+    }
+
+
+def test_a_deleted_video_is_made_again_and_only_it(finished: Path, tmp_path: Path) -> None:
+    out = copy(finished, tmp_path)
+    video = json.loads(out.joinpath("videos.jsonl").read_text().splitlines()[0])
+    out.joinpath(video["path"]).unlink()
+    said: list[str] = []
+
+    class Listen:
+        def stage(self, name: str, index: int, total: int) -> None: ...
+        def step(self, what: str, done: int, total: int | None) -> None: ...
+        def say(self, text: str) -> None:
+            said.append(text)
+
+    result = run_pipeline(small(), out, Listen())
+    assert statuses(result)["bench"] == "current"
+    assert statuses(result)["videos"] == "ran"
+    assert f"{video['model']}: 1 generated, 5 kept" in said
+    assert out.joinpath(video["path"]).is_file()
+
+
+def test_a_failed_stage_stops_the_run_and_the_next_run_resumes_there(
+    finished: Path, tmp_path: Path
+) -> None:
+    out = copy(finished, tmp_path)
+    missing = tmp_path / "absent.jsonl"
+    with pytest.raises(RunError, match=r"absent\.jsonl"):
+        run_pipeline(small(human={"source": str(missing)}), out)
+    votes = out / "ratings" / "human.jsonl"
+    shutil.copy(votes, missing)
+    result = run_pipeline(small(human={"source": str(missing)}), out)
+    assert statuses(result)["evaluate"] == "current"
+    assert statuses(result)["human"] == "ran"
+
+
+def test_imported_videos_run_and_simulated_experts_refuse_them(
+    finished: Path, tmp_path: Path
+) -> None:
+    """Videos imported by a map carry no record of what they show: the probes rate them,
+    simulated experts cannot."""
+    mapped = tmp_path / "map"
+    for source, name in (("synth-good", "mine"), ("synth-poor", "theirs")):
+        shutil.copytree(finished / "videos" / source / "videos" / source, mapped / name)
+    models = [{"name": "mine", "import": str(mapped)}, {"name": "theirs", "import": str(mapped)}]
+    config = RunConfig.model_validate({**SMALL, "models": models})
+    out = copy(finished, tmp_path)
+    with pytest.raises(RunError, match="simulated experts need videos whose content is known"):
+        run_pipeline(config, out)
+    none = config.model_copy(update={"human": config.human.model_copy(update={"source": "none"})})
+    result = run_pipeline(none, out)
+    assert statuses(result)["evaluate"] == "current"  # rated before the experts failed
+    assert not out.joinpath("ratings", "human.jsonl").exists()
+    assert not out.joinpath("truth.json").exists()  # no planted order to check
+    summary = json.loads(out.joinpath("summary.json").read_text())
+    assert set(summary["overall"]) == {"mine", "theirs"}
+
+
+def test_the_embedded_default_ranks_the_synthetic_models_in_their_planted_order(
+    tmp_path: Path,
+) -> None:
+    """The README's main command: offline suite, three synthetic models, the probes,
+    simulated experts. The probes must recover the planted order on both axes they read."""
+    outcome = CliRunner().invoke(app, ["run", "--out", str(tmp_path / "run")])
+    assert outcome.exit_code == 0, outcome.output
+    order = json.loads((tmp_path / "run" / "truth.json").read_text())["model_order"]
+    assert order == ["synth-good", "synth-fair", "synth-poor"]
+    checks = json.loads((tmp_path / "run" / "run.json").read_text())["truth_check"]["probes"]
+    assert set(checks) == {"camera", "lighting"}
+    assert all(check["matches"] for check in checks.values()), checks
+    assert "report:" in outcome.output
