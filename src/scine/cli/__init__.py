@@ -21,7 +21,7 @@ from .bench import app as bench_app
 from .judge import app as judge_app
 from .judge import probe
 from .reward import app as reward_app
-from .run import run_command
+from .run import leaderboard_command, run_command
 from .study import app as study_app
 from .taxonomy import app as taxonomy_app
 from .videos import app as videos_app
@@ -42,6 +42,7 @@ app.add_typer(judge_app, name="judge")
 app.add_typer(reward_app, name="reward")
 app.add_typer(study_app, name="study")
 app.command("run")(run_command)
+app.command("leaderboard")(leaderboard_command)
 app.command("probe")(probe)
 app.command("simulate")(simulate)
 app.command("analyze")(analyze)

@@ -9,7 +9,7 @@ import typer
 from rich.progress import Progress, TaskID
 from rich.table import Table
 
-from ._console import console, fail, progress_bar
+from ._console import console, echo_json, fail, progress_bar
 
 
 class _Bars:
@@ -98,3 +98,42 @@ def _leaderboard(rater: str, found: dict[str, Any], truth: dict[str, Any]) -> Ta
 
 def _number(value: Any) -> str:
     return "" if value is None else f"{value:.3f}"
+
+
+FORMATS = {"markdown": ".md", "csv": ".csv", "html": ".html"}
+
+
+def leaderboard_command(
+    runs: Annotated[list[Path], typer.Argument(help="Run folders (each with run.json).")],
+    output_format: Annotated[
+        str | None,
+        typer.Option("--format", help="markdown, csv or html (default: --out's suffix, else md)."),
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write here.")] = None,
+    allow_mixed: Annotated[
+        bool,
+        typer.Option(
+            "--allow-mixed", help="Merge runs of other taxonomy versions, prompts or sampling."
+        ),
+    ] = False,
+) -> None:
+    """Merge runs into one leaderboard: mean score with its 95% interval per model and
+    rater, per-axis means, the evaluator used."""
+    from scine.run.leaderboard import LeaderboardError, merge_runs, to_csv, to_html, to_markdown
+
+    chosen = output_format or next(
+        (name for name, suffix in FORMATS.items() if out and out.suffix == suffix), "markdown"
+    )
+    if chosen not in FORMATS:
+        fail(f"--format {chosen!r}: expected {', '.join(FORMATS)}")
+    try:
+        board = merge_runs(runs, allow_mixed=allow_mixed)
+    except LeaderboardError as exc:
+        fail(str(exc))
+    text = {"markdown": to_markdown, "csv": to_csv, "html": to_html}[chosen](board)
+    if out is None:
+        echo_json(text)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    console.print(f"wrote {out} ({len(board.rows)} rows)")

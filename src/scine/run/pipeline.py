@@ -27,11 +27,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from scine import __version__
 from scine.records import Prompt, Question, Rating, Video, read_jsonl, read_records, write_jsonl
 from scine.taxonomy import load_taxonomy
 
 from .config import RunConfig
-from .state import fingerprint, is_current, mark_done
+from .state import file_hash, fingerprint, is_current, mark_done
 
 STAGES = ("bench", "videos", "evaluate", "human", "analyze", "report")
 
@@ -463,7 +464,6 @@ def _analysis_inputs(run: _Run) -> list[Path]:
 def _analyze(run: _Run) -> list[Path]:
     from dataclasses import asdict
 
-    from scine import __version__
     from scine.analysis.pipeline import AnalysisSettings, analyze, write_outputs
     from scine.analysis.table import load_study
 
@@ -520,10 +520,13 @@ def _report(run: _Run) -> list[Path]:
     shutil.copyfile(source / "report.html", run.path("report.html"))
     written = [run.path("summary.json"), run.path("report.html")]
     raters = {}
+    judges = {e.label: e.judge for e in run.config.evaluators}
     for ratings in run.rating_files():
         summary = json.loads(run.path("analysis", ratings.stem, "summary.json").read_text())
         agreement = run.path("analysis", ratings.stem, "agreement.json")
         raters[ratings.stem] = {
+            "judge": judges.get(ratings.stem, "human"),
+            "sampling": _sampling(ratings),
             "overall": summary["overall"],
             "axis_scores": summary["axis_scores"],
             "tiers": summary["tiers"],
@@ -533,7 +536,13 @@ def _report(run: _Run) -> list[Path]:
             ),
         }
     order = _planted_order(run.videos())
-    result: dict[str, Any] = {"primary": primary, "raters": raters}
+    result: dict[str, Any] = {
+        "scine_version": __version__,
+        "taxonomy_version": load_taxonomy().version,
+        "prompts_sha256": file_hash(run.path("prompts.jsonl")),
+        "primary": primary,
+        "raters": raters,
+    }
     run.path("truth.json").unlink(missing_ok=True)  # an earlier run's models may differ
     if order is not None:
         truth = run.path("truth.json")
@@ -544,6 +553,19 @@ def _report(run: _Run) -> list[Path]:
         }
     run.path("run.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     return [*written, run.path("run.json")]
+
+
+def _sampling(ratings: Path) -> Any:
+    """How a rater saw the videos: its report's sampling (VLM judges), else the first
+    rating's (the probes record theirs in every rating); None for the experts."""
+    report = ratings.with_name(f"{ratings.stem}.report.json")
+    if report.exists():
+        found = json.loads(report.read_text(encoding="utf-8")).get("sampling")
+        if found is not None:
+            return found
+    with ratings.open(encoding="utf-8") as lines:
+        first = lines.readline()
+    return json.loads(first).get("meta", {}).get("sampling") if first.strip() else None
 
 
 def _planted_order(videos: list[Video]) -> list[str] | None:
