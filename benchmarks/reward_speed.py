@@ -11,7 +11,9 @@ MFU (against a bf16 matmul measured in the same run) and peak memory for:
 - scoring with the video prefix reused for its questions (``RewardModel.score``), several
   videos encoded together;
 - a LoRA training step (rank 16 on the language model's attention, gradient checkpointing,
-  vision tower frozen) on 1, 2, 4 and 8 pairs.
+  vision tower frozen): one row per (video, question) as published code trains, on 1 and 8
+  pairs; and with a video pair's questions packed into one row per video (the way
+  ``RewardModel`` and ``scine reward train`` run), on 5 to 40 pairs of 5 questions each.
 
     python3 benchmarks/reward_speed.py                         # on a GPU machine
     python3 benchmarks/reward_speed.py --shape tiny --videos 2   # a CPU smoke test
@@ -24,6 +26,7 @@ import json
 import platform
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +105,7 @@ def main() -> None:
     parser.add_argument("--shape", default="7b", choices=["7b", "tiny"])
     parser.add_argument("--videos", type=int, default=16)
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--skip-scoring", action="store_true", help="measure training only")
     args = parser.parse_args()
 
     on_gpu = torch.cuda.is_available()
@@ -150,25 +154,30 @@ def main() -> None:
 
         return run
 
-    scoring = result["scoring"]
-    scoring["one_forward_per_question, transformers windows"] = measure(
-        one_forward_each, one_by_one_work, ceiling, pairs
-    )
-    print(list(scoring.items())[-1], file=sys.stderr, flush=True)
-    batch_window_attention(network)
-    scoring["one_forward_per_question, batched windows"] = measure(
-        one_forward_each, one_by_one_work, ceiling, pairs
-    )
-    for batch in (1, 2, 4, 8):
-        try:
-            scoring[f"prefix reused, {batch} video(s) at once, batched windows"] = measure(
-                reused(batch), reused_work, ceiling, pairs
-            )
-        except torch.OutOfMemoryError:
-            scoring[f"prefix reused, {batch} video(s) at once, batched windows"] = "out of memory"
-            torch.cuda.empty_cache()
+    def measure_scoring() -> None:
+        scoring = result["scoring"]
+        scoring["one_forward_per_question, transformers windows"] = measure(
+            one_forward_each, one_by_one_work, ceiling, pairs
+        )
         print(list(scoring.items())[-1], file=sys.stderr, flush=True)
-        save(result, args.out)
+        batch_window_attention(network)
+        scoring["one_forward_per_question, batched windows"] = measure(
+            one_forward_each, one_by_one_work, ceiling, pairs
+        )
+        for batch in (1, 2, 4, 8):
+            label = f"prefix reused, {batch} video(s) at once, batched windows"
+            try:
+                scoring[label] = measure(reused(batch), reused_work, ceiling, pairs)
+            except torch.OutOfMemoryError:
+                scoring[label] = "out of memory"
+                torch.cuda.empty_cache()
+            print(list(scoring.items())[-1], file=sys.stderr, flush=True)
+            save(result, args.out)
+
+    if args.skip_scoring:
+        batch_window_attention(network)
+    else:
+        measure_scoring()
 
     settings = TrainSettings(adapter="lora", lora=LoraSettings(rank=16, alpha=32))
     model = make_trainable(model, settings)
@@ -177,25 +186,50 @@ def main() -> None:
     model.train()
     result["trainable_parameters_millions"] = round(sum(p.numel() for p in trainable) / 1e6, 2)
     result["training"] = {}
-    flat = [(v, t) for v, found in zip(videos, texts, strict=True) for t in found]
-    for size in [n for n in (1, 2, 4, 8) if 2 * n <= len(flat)]:
+    vision = sum(p.numel() for n, p in network.named_parameters() if ".visual." in f".{n}")
 
-        def step(size: int = size) -> None:
-            chunk = flat[: 2 * size]
-            rewards = model([RewardInput(v, t) for v, t in chunk])
+    def pairs_of(size: int) -> list[tuple[VideoPatches, VideoPatches, list[int]]]:
+        """``size`` pairs: videos 2k and 2k+1 asked the questions of video 2k, in turn."""
+        found = []
+        for k in range(len(videos) // 2):
+            found += [(videos[2 * k], videos[2 * k + 1], text) for text in texts[2 * k]]
+        return found[:size]
+
+    def step_of(items: list[RewardInput], size: int) -> Any:
+        def step() -> None:
+            rewards = model(items)
             outcome = torch.zeros(size, dtype=torch.long, device=rewards.device)
             bradley_terry_loss(rewards[:size], rewards[size:], outcome).backward()
             optimizer.step()
             optimizer.zero_grad()
 
-        forward = sum(flops(qwen, v, [t], reuse=False) for v, t in flat[: 2 * size])
-        vision = sum(p.numel() for n, p in network.named_parameters() if ".visual." in f".{n}")
-        vision_work = sum(2 * vision * v.pixels.shape[0] for v, _ in flat[: 2 * size])
-        work = 3 * (forward - vision_work) + vision_work  # forward, recompute, backward (no vision)
+        return step
+
+    for size, packed in [(1, False), (8, False), (5, True), (10, True), (20, True), (40, True)]:
+        chosen = pairs_of(size)
+        if len(chosen) < size:
+            continue
+        sides = [RewardInput(a, t) for a, _, t in chosen] + [
+            RewardInput(b, t) for _, b, t in chosen
+        ]
+        if not packed:  # every item its own copy of its video: one row each
+            sides = [RewardInput(replace(item.video), item.text) for item in sides]
+        by_video: dict[int, tuple[VideoPatches, list[list[int]]]] = {}
+        for item in sides:
+            by_video.setdefault(id(item.video), (item.video, []))[1].append(item.text)
+        forward = sum(flops(qwen, v, t, reuse=True) for v, t in by_video.values())
+        vision_work = sum(2 * vision * v.pixels.shape[0] for v, _ in by_video.values())
+        work = 3 * (forward - vision_work) + vision_work  # forward, recompute, backward
+        label = (
+            f"LoRA step, {size} pair(s) of {len(by_video) // 2} video pair(s), "
+            "questions of a video packed in one row"
+            if packed
+            else f"LoRA step, {size} pair(s), one row per (video, question)"
+        )
         try:
-            result["training"][f"LoRA step, {size} pair(s)"] = measure(step, work, ceiling, size)
+            result["training"][label] = measure(step_of(sides, size), work, ceiling, size)
         except torch.OutOfMemoryError:
-            result["training"][f"LoRA step, {size} pair(s)"] = "out of memory"
+            result["training"][label] = "out of memory"
             torch.cuda.empty_cache()
         print(list(result["training"].items())[-1], file=sys.stderr, flush=True)
         save(result, args.out)

@@ -8,6 +8,7 @@ import math
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -115,6 +116,36 @@ def test_prefix_reuse_equals_a_full_run(model: RewardModel) -> None:
         ).tolist()
     assert reused[0] == pytest.approx(full[:2], abs=1e-5)
     assert reused[1] == pytest.approx(full[2:], abs=1e-5)
+
+
+def test_texts_of_one_video_packed_in_one_row_equal_runs_of_their_own(
+    model: RewardModel,
+) -> None:
+    """Items sharing a VideoPatches object run as one row under a block mask: rewards and
+    gradients equal those of separate runs (fp32)."""
+    first, second = clip(model, 6), clip(model, 7)
+    texts = [first.text, clip(model, 8).text, clip(model, 1).text]
+    items = [
+        RewardInput(first.video, texts[0]),
+        second,
+        *(RewardInput(first.video, t) for t in texts[1:]),
+    ]
+    weight = model.network.model.language_model.layers[0].self_attn.q_proj.weight
+
+    def rewards_and_gradient(groups: list[list[RewardInput]]) -> tuple[torch.Tensor, torch.Tensor]:
+        model.zero_grad()
+        rewards = torch.cat([model(group) for group in groups])
+        (rewards * torch.arange(1, len(rewards) + 1)).sum().backward()
+        assert weight.grad is not None
+        return rewards.detach(), weight.grad.clone()
+
+    packed, packed_grad = rewards_and_gradient([items])
+    alone_items = [[RewardInput(replace(item.video), item.text)] for item in items]
+    alone, alone_grad = rewards_and_gradient(alone_items)
+    model.zero_grad()
+    torch.testing.assert_close(packed, alone, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(packed_grad, alone_grad, atol=1e-5, rtol=1e-4)
+    assert float(packed_grad.abs().sum()) > 0
 
 
 def test_pairs_are_split_by_prompt(study: Path) -> None:

@@ -29,7 +29,13 @@ from .data import Pair, PairError, missing_videos, split_by_prompt, study_pairs,
 from .loss import OUTCOME_A, OUTCOME_TIE, bradley_terry_loss
 from .model import RewardInput, RewardModel
 
-__all__ = ["TrainReport", "make_trainable", "pairwise_accuracy", "train_reward"]
+__all__ = [
+    "TrainReport",
+    "make_trainable",
+    "pairwise_accuracy",
+    "train_reward",
+    "video_pair_order",
+]
 
 Progress = Callable[[str, int, int], None]
 
@@ -121,8 +127,7 @@ def train_reward(
     history: list[dict[str, Any]] = []
     steps = -(-len(train[accelerator.process_index :: accelerator.num_processes]) // settings.batch)
     for epoch in range(1, settings.epochs + 1):
-        order = list(train)
-        rng.shuffle(order)
+        order = video_pair_order(train, rng)
         shard = order[accelerator.process_index :: accelerator.num_processes]
         model.train()
         losses = []
@@ -189,6 +194,20 @@ def make_trainable(model: RewardModel, settings: TrainSettings) -> RewardModel:
             network.gradient_checkpointing_enable(gradient_checkpointing_kwargs=reentrant)
         network.enable_input_require_grads()
     return model
+
+
+def video_pair_order(pairs: Sequence[Pair], rng: random.Random) -> list[Pair]:
+    """The pairs shuffled by video pair: the questions of one pair of videos stay together,
+    so a batch holds few videos and the model runs each video once for all its questions
+    (``RewardModel.forward`` packs them)."""
+    groups: dict[tuple[str, str], list[Pair]] = {}
+    for pair in pairs:
+        groups.setdefault((pair.video_a, pair.video_b), []).append(pair)
+    keys = sorted(groups)
+    rng.shuffle(keys)
+    for key in keys:
+        rng.shuffle(groups[key])
+    return [pair for key in keys for pair in groups[key]]
 
 
 def pairwise_accuracy(
