@@ -193,6 +193,25 @@ def test_unbalanced_icc1_f_test_is_the_one_way_anova() -> None:
     )
 
 
+@pytest.mark.parametrize("missing", [0.0, 0.3])
+def test_votes_without_spread_within_targets_give_an_infinite_f(missing: float) -> None:
+    """Every rater agrees on every target: the one-way F is infinite, not a crash (balanced
+    and unbalanced data)."""
+    data = crossed(12, 3, seed=4, missing=missing)
+    data["y"] = data["t"].astype("category").cat.codes.astype(float)
+    ours = icc(data, "t", "r", "y", n_boot=0).set_index("Type")
+    assert ours.loc["ICC1", "F"] == float("inf")
+    assert ours.loc["ICC1", "pval"] == 0.0
+    everyone_equal = data.assign(y=5.0)
+    assert icc(everyone_equal, "t", "r", "y", n_boot=0)["ICC"].isna().all()
+
+
+@pytest.mark.parametrize("metric", ["interval", "ordinal", "nominal"])
+def test_alpha_of_ratings_without_any_variation_is_undefined(metric: str) -> None:
+    data = pd.DataFrame({"u": [1, 1, 2, 2, 3], "r": [1, 2, 1, 2, 1], "y": [5.0] * 5})
+    assert np.isnan(krippendorff_alpha(data, "u", "r", "y", metric=metric))
+
+
 def test_henderson_recovers_planted_components_with_covering_interval() -> None:
     sigmas = (1.0, 0.3, 0.8)
     data = crossed(4000, 50, seed=0, missing=0.3, sigmas=sigmas)

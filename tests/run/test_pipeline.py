@@ -174,3 +174,40 @@ def test_the_embedded_default_ranks_the_synthetic_models_in_their_planted_order(
     assert set(checks) == {"camera", "lighting"}
     assert all(check["matches"] for check in checks.values()), checks
     assert "report:" in outcome.output
+
+
+def test_expert_votes_come_from_a_study_database(finished: Path, tmp_path: Path) -> None:
+    """``human.source`` as a study URL: the votes submitted in the study are the experts'."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from scine.records import Prompt, Question, Video, read_jsonl
+    from scine.study import schema
+    from scine.study.create import create_study
+    from scine.study.database import open_database
+    from scine.study.votes import submit
+    from tests.study.test_create import ballots_for
+
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    engine = open_database(url, create=True)
+    create_study(
+        engine,
+        read_jsonl(finished / "prompts.jsonl", Prompt),
+        read_jsonl(finished / "questions.jsonl", Question),
+        read_jsonl(finished / "videos.jsonl", Video),
+        ["ana", "ben", "cid"],
+        votes=2,
+    )
+    with Session(engine) as session, session.begin():
+        tasks = session.scalars(select(schema.Task)).all()
+        for task in tasks:
+            submit(session, task.annotator_id, task.id, ballots_for(session, task, 5))
+    out = copy(finished, tmp_path)
+    result = run_pipeline(small(human={"source": url}), out)
+    assert statuses(result)["evaluate"] == "current"
+    assert statuses(result)["human"] == "ran"
+    votes = [json.loads(line) for line in out.joinpath("ratings", "human.jsonl").open()]
+    assert {vote["rater"] for vote in votes} <= {"ana", "ben", "cid"}
+    assert {vote["score"] for vote in votes} == {5.0}
+    summary = json.loads(out.joinpath("run.json").read_text())
+    assert set(summary["raters"]["human"]["overall"]) == {"synth-good", "synth-poor"}

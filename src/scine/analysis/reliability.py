@@ -352,15 +352,16 @@ def _anova(design: _Design, ci: float) -> pd.DataFrame:
 
     sums = _sums(_tables(design), np.ones((design.targets, 1)))
     n, k = design.targets, design.raters
-    within = float(sums.within_targets[0])
-    sse = float(sums.within_raters[0] - sums.between_targets[0])
-    msb = float(sums.between_targets[0]) / (n - 1)
+    # numpy scalars, so that degenerate data (no spread) gives inf or NaN, not an error
+    within = np.float64(sums.within_targets[0])
+    sse = np.float64(sums.within_raters[0] - sums.between_targets[0])
+    msb = np.float64(sums.between_targets[0]) / (n - 1)
     msj = (within - sse) / (k - 1)
     mse = sse / ((n - 1) * (k - 1))
     msw = within / (n * (k - 1))
     with np.errstate(divide="ignore", invalid="ignore"):
         icc2 = (msb - mse) / (msb + (k - 1) * mse + k * (msj - mse) / n)
-        values = [
+        values: list[float] = [
             (msb - msw) / (msb + (k - 1) * msw),
             icc2,
             (msb - mse) / (msb + (k - 1) * mse),
@@ -457,8 +458,8 @@ def _henderson_frame(design: _Design, ci: float, n_boot: int, seed: int) -> pd.D
         )
     values = _henderson(sums)[0]
     msa = float(sums.between_targets[0]) / (a - 1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        f1 = msa / float(sums.within_targets[0] / (n - a))
+    with np.errstate(divide="ignore", invalid="ignore"):  # no spread within targets: inf
+        f1 = float(np.divide(msa, sums.within_targets[0] / (n - a)))
     nan = float("nan")
     one_way = (f1, a - 1, n - a, float(f.sf(f1, a - 1, n - a)))
     tests = [one_way, (nan, nan, nan, nan), (nan, nan, nan, nan)] * 2
@@ -551,9 +552,9 @@ def _alpha(
         if metric == "interval":
             means = np.bincount(unit, y) / m
             within = np.bincount(unit, (y - means[unit]) ** 2)
-            alpha = 1 - (n - 1) * float((m * within / (m - 1)).sum()) / (
-                n * float(((y - y.mean()) ** 2).sum())
-            )
+            observed = (n - 1) * float((m * within / (m - 1)).sum())
+            # no variation at all: disagreement 0 of 0 expected, alpha undefined (NaN)
+            alpha = 1 - np.divide(observed, n * float(((y - y.mean()) ** 2).sum()))
         else:
             alpha = _coincidence_alpha(unit, y, m, metric, ratings)
     return float(alpha), len(m), n

@@ -240,8 +240,8 @@ def _build_suite(run: _Run, folder: Path) -> None:
 
 def _readable(config: RunConfig) -> Callable[[str], bool]:
     """Whether some evaluator reads a leaf (the probes read a few; a VLM reads any)."""
-    if any(e.judge != "probes" for e in config.evaluators):
-        return lambda node: True
+    if not config.evaluators or any(e.judge != "probes" for e in config.evaluators):
+        return lambda node: True  # the experts, or a VLM, read every leaf
     from scine.judge.probes import LEAVES
 
     return lambda node: node in LEAVES
@@ -465,7 +465,8 @@ def _analyze(run: _Run) -> list[Path]:
     from dataclasses import asdict
 
     from scine.analysis.pipeline import AnalysisSettings, analyze, write_outputs
-    from scine.analysis.table import load_study
+    from scine.analysis.reliability import ReliabilityError
+    from scine.analysis.table import StudyError, load_study
 
     config = run.config.analysis
     settings = AnalysisSettings(
@@ -475,7 +476,11 @@ def _analyze(run: _Run) -> list[Path]:
     for ratings in run.rating_files():
         rater = ratings.stem
         run.display.step(f"analysing {rater}", 0, 1)
-        study = load_study(run.out, ratings=ratings)
+        try:
+            study = load_study(run.out, ratings=ratings)
+            analysis = analyze(study, settings)
+        except (StudyError, ReliabilityError) as exc:
+            raise RunError(f"analysis of {ratings.relative_to(run.out)}: {exc}") from None
         manifest = {
             "scine_version": __version__,
             "taxonomy_version": load_taxonomy().version,
@@ -484,7 +489,7 @@ def _analyze(run: _Run) -> list[Path]:
             "settings": asdict(settings),
         }
         folder = run.path("analysis", rater)
-        found = write_outputs(analyze(study, settings), folder, manifest, plots=config.plots)
+        found = write_outputs(analysis, folder, manifest, plots=config.plots)
         written += [found["summary"], found["report"]]
         if rater != "human" and run.path("ratings", "human.jsonl").exists():
             written.append(_agreement(run, ratings, folder))
