@@ -259,3 +259,32 @@ def test_two_processes_share_each_epoch(base: Path, study: Path, tmp_path: Path)
     assert "in 2 process(es)" in done.stdout
     assert len(json.loads((ckpt / "reward.json").read_text())["history"]) == 1
     load_reward(ckpt, device="cpu")
+
+
+def test_two_processes_give_the_loss_and_gradients_of_one_on_the_same_global_batch(
+    base: Path, tmp_path: Path
+) -> None:
+    """DDP over two CPU processes (gloo), each with half of a global batch of 4 pairs, gives
+    the loss and every trainable gradient of one process taking all 4."""
+    script = str(Path(__file__).with_name("ddp_step.py"))
+    env = {**os.environ, "ACCELERATE_USE_CPU": "1", "OMP_NUM_THREADS": "1"}
+    runs = {
+        1: [sys.executable, script],
+        2: [str(Path(sys.executable).with_name("torchrun")), "--nproc_per_node", "2", script],
+    }
+    found = {}
+    for count, command in runs.items():
+        out = tmp_path / f"{count}.json"
+        done = subprocess.run(
+            [*command, str(base), str(out)], capture_output=True, text=True, env=env, timeout=600
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        found[count] = json.loads(out.read_text())
+    assert found[2]["processes"] == 2
+    assert found[1]["loss"] == pytest.approx(found[2]["loss"], rel=1e-5)
+    assert set(found[1]["grads"]) == set(found[2]["grads"])
+    assert any("lora_" in name for name in found[1]["grads"])
+    for name, one in found[1]["grads"].items():
+        torch.testing.assert_close(
+            torch.tensor(found[2]["grads"][name]), torch.tensor(one), atol=1e-6, rtol=1e-4
+        )

@@ -31,6 +31,7 @@ from .model import RewardInput, RewardModel
 
 __all__ = [
     "TrainReport",
+    "backward_step",
     "make_trainable",
     "pairwise_accuracy",
     "train_reward",
@@ -133,15 +134,10 @@ def train_reward(
         losses = []
         for step, start in enumerate(range(0, len(shard), settings.batch), start=1):
             chunk = shard[start : start + settings.batch]
-            rewards = model(items.batch(chunk))
-            outcomes = torch.tensor([p.outcome for p in chunk], device=rewards.device)
-            loss = bradley_terry_loss(
-                rewards[: len(chunk)], rewards[len(chunk) :], outcomes, margin
-            )
-            accelerator.backward(loss)
+            outcomes = [p.outcome for p in chunk]
+            losses.append(backward_step(model, accelerator, items.batch(chunk), outcomes, margin))
             optimizer.step()
             optimizer.zero_grad()
-            losses.append(float(loss.detach()))
             if progress is not None and accelerator.is_main_process:
                 progress(f"epoch {epoch}/{settings.epochs}", step, steps)
         accuracy = pairwise_accuracy(
@@ -194,6 +190,24 @@ def make_trainable(model: RewardModel, settings: TrainSettings) -> RewardModel:
             network.gradient_checkpointing_enable(gradient_checkpointing_kwargs=reentrant)
         network.enable_input_require_grads()
     return model
+
+
+def backward_step(
+    model: Any,
+    accelerator: Any,
+    inputs: Sequence[RewardInput],
+    outcomes: Sequence[int],
+    margin: float | None,
+) -> float:
+    """One batch: the Bradley-Terry loss of its pairs (``inputs``: the A sides, then the B
+    sides), backpropagated through ``accelerator`` (with several processes DDP averages the
+    gradients, so equal shares give the gradient of the whole batch); returns the loss."""
+    rewards = model(inputs)
+    half = len(outcomes)
+    found = torch.tensor(list(outcomes), device=rewards.device)
+    loss = bradley_terry_loss(rewards[:half], rewards[half:], found, margin)
+    accelerator.backward(loss)
+    return float(loss.detach())
 
 
 def video_pair_order(pairs: Sequence[Pair], rng: random.Random) -> list[Pair]:
