@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from operator import attrgetter
 from pathlib import Path
 
 import pytest
@@ -173,3 +174,41 @@ def test_cli_judge_run_writes_ratings_and_a_report(shots: dict[str, Path], tmp_p
     again = runner.invoke(app, args, env={"COLUMNS": "200"})
     assert "3 video(s) read from the cache" in again.output
     assert read_jsonl(out, Rating) == ratings
+
+
+def test_sharded_runs_merge_into_the_ratings_of_one_run(
+    shots: dict[str, Path], tmp_path: Path
+) -> None:
+    """Two ``--shard`` jobs rate disjoint halves of the videos; the merge equals one run and
+    refuses a missing shard or a pair rated twice."""
+    videos = [v for v in videos_of(shots) if v.id != "m/gone"]
+    write_jsonl(tmp_path / "videos.jsonl", videos)
+    write_jsonl(
+        tmp_path / "questions.jsonl", [q for v in videos for q in questions_for(v.prompt_id)]
+    )
+    files = ["--videos", str(tmp_path / "videos.jsonl")]
+    files += ["--questions", str(tmp_path / "questions.jsonl")]
+    files += ["--root", str(shots["black"].parent), "--no-cache"]
+    whole, out = tmp_path / "whole.jsonl", tmp_path / "ratings.jsonl"
+    assert runner.invoke(app, ["judge", "run", *files, "--out", str(whole)]).exit_code == 0
+    refused = runner.invoke(app, ["judge", "merge", str(out)])
+    assert refused.exit_code == 1
+    assert "no shard of" in refused.output
+    for index in (0, 1):
+        args = ["judge", "run", *files, "--out", str(out), "--shard", f"{index}/2"]
+        assert runner.invoke(app, args).exit_code == 0
+    halves = [read_jsonl(tmp_path / f"ratings.shard-{i}-of-2.jsonl", Rating) for i in (0, 1)]
+    assert all(halves)
+    assert not {r.video_id for r in halves[0]} & {r.video_id for r in halves[1]}
+    merged = runner.invoke(app, ["judge", "merge", str(out)])
+    assert merged.exit_code == 0, merged.output
+    key = attrgetter("video_id", "question_id")
+    assert sorted(read_jsonl(out, Rating), key=key) == sorted(read_jsonl(whole, Rating), key=key)
+    (tmp_path / "ratings.shard-1-of-2.jsonl").write_bytes(
+        (tmp_path / "ratings.shard-0-of-2.jsonl").read_bytes()
+    )
+    assert (
+        "rated twice across the shards" in runner.invoke(app, ["judge", "merge", str(out)]).output
+    )
+    (tmp_path / "ratings.shard-1-of-2.jsonl").unlink()
+    assert "missing shard(s)" in runner.invoke(app, ["judge", "merge", str(out)]).output

@@ -35,3 +35,13 @@ def progress_bar() -> Progress:
         TimeElapsedColumn(),
         console=error_console,
     )
+
+
+def parse_shard(text: str | None) -> tuple[int, int] | None:
+    """``--shard I/N`` as (I, N), checked: 0 <= I < N."""
+    if text is None:
+        return None
+    index, sep, count = text.partition("/")
+    if not (sep and index.isdigit() and count.isdigit() and int(index) < int(count)):
+        raise typer.BadParameter(f"--shard takes I/N with 0 <= I < N (e.g. 0/4), got {text!r}")
+    return int(index), int(count)

@@ -20,7 +20,7 @@ from scine.records import (
 )
 from scine.taxonomy import load_taxonomy
 
-from ._console import console, echo_json, error_console, fail, progress_bar
+from ._console import console, echo_json, error_console, fail, parse_shard, progress_bar
 
 if TYPE_CHECKING:
     pass
@@ -88,6 +88,10 @@ def run_command(
         ),
     ] = 0,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the prompt swap.")] = 0,
+    shard: Annotated[
+        str | None,
+        typer.Option("--shard", help="I/N: rate every N-th video (by id) from the I-th."),
+    ] = None,
 ) -> None:
     """Score every video on its prompt's questions; write Ratings and a report.
 
@@ -98,7 +102,8 @@ def run_command(
     Answers are cached as soon as they are made, so an interrupted run resumes. Counts,
     failures and throughput go to ``<out>.report.json``. ``--prompt-swap N`` rates N videos
     on a question of another prompt too (``<out>.swap.jsonl``), the negative control that
-    ``scine judge agreement --controls`` reports.
+    ``scine judge agreement --controls`` reports. ``--shard I/N`` (one job per GPU or
+    machine) writes ``<out>.shard-I-of-N.jsonl``; ``scine judge merge OUT`` joins them.
     """
     from scine.llm.cache import ResponseCache
     from scine.run.evaluate import EvaluatorError, JudgeOptions, Rated, rate_videos
@@ -107,6 +112,14 @@ def run_command(
     video_records = read_records(videos, Video, taxonomy)
     question_records = read_records(questions, Question, taxonomy)
     folder = root or videos.parent
+    sharded = parse_shard(shard)
+    if sharded is not None:
+        from scine.judge.shards import shard_of, shard_path
+
+        if prompt_swap:
+            fail("--prompt-swap rates a sample of all videos: run it without --shard")
+        video_records = shard_of(video_records, *sharded)
+        out = shard_path(out, *sharded)
     default_cache = "probe-cache.sqlite" if judge == "probes" else "judge-cache.sqlite"
     store = None if no_cache else ResponseCache(cache or out.parent / default_cache)
     report: dict[str, Any] = {"judge": judge, "videos": str(videos), "questions": str(questions)}
@@ -172,6 +185,22 @@ def run_command(
     console.print(f"wrote {out}: {_said(report['counts'])}; report {report_path}", soft_wrap=True)
     if rated.broken:
         fail(f"{len(rated.broken)} video(s) or question(s) got no score (listed in {report_path})")
+
+
+@app.command("merge")
+def merge_command(
+    out: Annotated[Path, typer.Argument(help="The ratings file the shards were run for.")],
+) -> None:
+    """Join the ratings of ``scine judge run --shard I/N``'s N jobs into OUT, checking every
+    shard is there and no (video, question) was rated twice."""
+    from scine.judge.shards import ShardError, merge_shards
+
+    try:
+        merged = merge_shards(out)
+    except ShardError as exc:
+        fail(str(exc))
+    write_jsonl(out, merged.ratings)
+    console.print(f"wrote {out}: {len(merged.ratings)} rating(s) from {len(merged.shards)} shards")
 
 
 def _said(counts: dict[str, Any]) -> str:

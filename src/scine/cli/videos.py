@@ -11,7 +11,7 @@ from pydantic import JsonValue
 from scine.records import Prompt, read_jsonl, write_jsonl
 from scine.taxonomy import load_taxonomy
 
-from ._console import console, error_console, fail, progress_bar
+from ._console import console, error_console, fail, parse_shard, progress_bar
 
 app = typer.Typer(
     help="Import anyone's videos by manifest, render synthetic shots, generate with T2V models.",
@@ -189,7 +189,7 @@ def generate(
             params=_params(param or []),
             fps=fps,
             force=force,
-            shard=_shard(shard),
+            shard=parse_shard(shard),
             progress=lambda step: bars.update(task, completed=step.done, total=step.total),
         )
     console.print(
@@ -213,15 +213,6 @@ def _params(pairs: list[str]) -> dict[str, JsonValue]:
         except json.JSONDecodeError:
             parsed[key] = raw
     return parsed
-
-
-def _shard(text: str | None) -> tuple[int, int] | None:
-    if text is None:
-        return None
-    index, sep, count = text.partition("/")
-    if not (sep and index.isdigit() and count.isdigit()):
-        raise typer.BadParameter(f"--shard takes I/N (e.g. 0/4), got {text!r}")
-    return int(index), int(count)
 
 
 @app.command()
