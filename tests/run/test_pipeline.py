@@ -211,3 +211,35 @@ def test_expert_votes_come_from_a_study_database(finished: Path, tmp_path: Path)
     assert {vote["score"] for vote in votes} == {5.0}
     summary = json.loads(out.joinpath("run.json").read_text())
     assert set(summary["raters"]["human"]["overall"]) == {"synth-good", "synth-poor"}
+
+
+def test_a_vlm_judge_and_the_probes_rate_in_one_run(finished: Path, tmp_path: Path) -> None:
+    """Several evaluators at once, one of them a (tiny, random) Qwen2.5-VL loaded from a
+    folder: each writes its ratings, is analysed and compared with the experts."""
+    from tests.vlm.tiny import tiny_model_folder
+
+    folder = tiny_model_folder(tmp_path / "tiny-qwen")
+    judge = {"judge": f"qwen:{folder}", "name": "tiny", "fps": 1.0, "max_pixels": 56 * 84}
+    config = RunConfig.model_validate(
+        {
+            **SMALL,
+            "evaluators": [{"judge": "probes"}, judge],
+            "analysis": {"boot": 50, "plots": False, "primary": "tiny"},
+        }
+    )
+    out = copy(finished, tmp_path)
+    result = run_pipeline(config, out)
+    assert statuses(result)["evaluate"] == "ran"  # (a VLM reads every leaf: other prompts)
+    questions = len(out.joinpath("questions.jsonl").read_text().splitlines())
+    tiny = [json.loads(line) for line in out.joinpath("ratings", "tiny.jsonl").open()]
+    assert len(tiny) == 2 * questions  # a VLM answers every question of both models' videos
+    assert {rating["rater"] for rating in tiny} == {"tiny"}
+    summary = json.loads(out.joinpath("run.json").read_text())
+    assert summary["primary"] == "tiny"
+    assert set(summary["raters"]) == {"probes", "tiny", "human"}
+    assert summary["raters"]["tiny"]["sampling"]["default"]["fps"] == 1.0
+    assert out.joinpath("analysis", "tiny", "agreement.json").is_file()
+    assert (
+        out.joinpath("summary.json").read_bytes()
+        == out.joinpath("analysis", "tiny", "summary.json").read_bytes()
+    )

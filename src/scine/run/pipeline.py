@@ -148,7 +148,7 @@ def _stages(run: _Run) -> list[tuple[str, Any, _Inputs, _Body]]:
     config = run.config
     records = ["prompts.jsonl", "questions.jsonl", "videos.jsonl"]
     return [
-        ("bench", [config.suite, [e.judge for e in config.evaluators]], _suite_inputs, _bench),
+        ("bench", [config.suite, _reads_every_leaf(config)], _suite_inputs, _bench),
         ("videos", config.models, _model_inputs, _videos),
         ("evaluate", config.evaluators, _files(*records), _evaluate),
         ("human", config.human, _human_inputs, _human),
@@ -238,10 +238,15 @@ def _build_suite(run: _Run, folder: Path) -> None:
         )
 
 
+def _reads_every_leaf(config: RunConfig) -> bool:
+    """Whether some rater reads every leaf: a VLM judge, or the experts alone."""
+    return not config.evaluators or any(e.judge != "probes" for e in config.evaluators)
+
+
 def _readable(config: RunConfig) -> Callable[[str], bool]:
     """Whether some evaluator reads a leaf (the probes read a few; a VLM reads any)."""
-    if not config.evaluators or any(e.judge != "probes" for e in config.evaluators):
-        return lambda node: True  # the experts, or a VLM, read every leaf
+    if _reads_every_leaf(config):
+        return lambda node: True
     from scine.judge.probes import LEAVES
 
     return lambda node: node in LEAVES
