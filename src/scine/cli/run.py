@@ -45,7 +45,12 @@ def run_command(
     out: Annotated[Path, typer.Option("--out", "-o", help="Run folder (resumable).")] = Path(
         "runs/default"
     ),
-    force: Annotated[bool, typer.Option("--force", help="Redo every stage.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Run every stage again (finished videos and cached answers are kept)."
+        ),
+    ] = False,
 ) -> None:
     """Build the suite, get videos, rate them, analyse: one resumable pipeline.
 
