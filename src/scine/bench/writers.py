@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol, TypeVar
 
 from pydantic import BaseModel, Field
@@ -190,3 +191,19 @@ class LLMWriter:
         return [
             Draft(o.value.text.strip(), None) if o.value else Draft(None, o.error) for o in outcomes
         ]
+
+
+def make_writer(
+    llm: str,
+    taxonomy: Taxonomy,
+    *,
+    base_url: str | None = None,
+    cache_dir: Path | None = None,
+    concurrency: int = 16,
+    seed: int = 0,
+) -> Writer:
+    """The writer ``llm`` names: ``offline`` (the composer, seeded) or ``openai:MODEL``."""
+    from scine.llm import make_llm
+
+    model = make_llm(llm, base_url=base_url, cache_dir=cache_dir, concurrency=concurrency)
+    return OfflineWriter(taxonomy, seed) if model is None else LLMWriter(model, taxonomy)

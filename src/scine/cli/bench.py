@@ -71,11 +71,14 @@ def build(
     """Build SCINE-Scripts and SCINE-Visuals with their questions and a manifest."""
     from scine.bench.build import ALL_ROLES, BuildConfig, build_suite, write_suite
     from scine.bench.seeds import packaged_seeds
+    from scine.bench.writers import make_writer
 
     chosen = _roles(roles) if roles else ALL_ROLES
     config = BuildConfig(seed=seed, scripts=scripts, visuals=visuals, roles=chosen)
     taxonomy = load_taxonomy()
-    writer = _writer(llm, base_url, out, concurrency, seed)
+    writer = make_writer(
+        llm, taxonomy, base_url=base_url, cache_dir=out, concurrency=concurrency, seed=seed
+    )
     manifest_path = out / "manifest.json"
     if not force and _up_to_date(manifest_path, config, writer.name, taxonomy.version):
         console.print(f"[green]up to date[/] {out} (use --force to rebuild)")
@@ -102,16 +105,6 @@ def _roles(values: list[str]) -> tuple[Role, ...]:
             f"unknown role(s) {', '.join(unknown)}; roles: {', '.join(ALL_ROLES)}"
         )
     return tuple(role for role in ALL_ROLES if role in chosen)
-
-
-def _writer(llm: str, base_url: str | None, out: Path, concurrency: int, seed: int) -> Any:
-    from scine.bench.writers import LLMWriter, OfflineWriter
-    from scine.llm import make_llm
-
-    model = make_llm(llm, base_url=base_url, cache_dir=out, concurrency=concurrency)
-    if model is None:
-        return OfflineWriter(load_taxonomy(), seed)
-    return LLMWriter(model, load_taxonomy())
 
 
 def _up_to_date(path: Path, config: Any, writer: str, taxonomy_version: str) -> bool:

@@ -216,15 +216,15 @@ def _bench(run: _Run) -> list[Path]:
 def _build_suite(run: _Run, folder: Path) -> None:
     from scine.bench.build import BuildConfig, build_suite, write_suite
     from scine.bench.seeds import packaged_seeds
-    from scine.bench.writers import LLMWriter, OfflineWriter
-    from scine.llm import make_llm
+    from scine.bench.writers import make_writer
 
     suite = run.config.suite
     roles = tuple(suite.roles)
     config = BuildConfig(seed=suite.seed, scripts=suite.scripts, visuals=suite.visuals, roles=roles)
     taxonomy = load_taxonomy()
-    llm = make_llm(suite.llm, base_url=suite.base_url, cache_dir=run.path("cache"))
-    writer = OfflineWriter(taxonomy, suite.seed) if llm is None else LLMWriter(llm, taxonomy)
+    writer = make_writer(
+        suite.llm, taxonomy, base_url=suite.base_url, cache_dir=run.path("cache"), seed=suite.seed
+    )
 
     def progress(what: str, total: int) -> Callable[[int], None]:
         return lambda done: run.display.step(f"writing {what}", done, total)
