@@ -129,31 +129,12 @@ def simulate(
     by_prompt: dict[str, list[Question]] = {}
     for question in questions:
         by_prompt.setdefault(question.prompt_id, []).append(question)
-    ratings = []
-    for prompt in prompts:
-        for left, right, recorded in _pairs(models, rng):
-            pair_id = f"{prompt.id}:{left}|{right}"
-            for rater in rng.sample(sorted(annotators), config.votes):
-                bias, noise = annotators[rater]["bias"], annotators[rater]["noise"]
-                for question in by_prompt.get(prompt.id, []):
-                    for side, model in (("left", left), ("right", right)):
-                        if model not in recorded:
-                            continue
-                        if rng.random() < config.missing:
-                            continue
-                        latent = leaf_skill[(model, question.node)] - difficulty[question.id]
-                        vote = 3 + 0.9 * latent + bias + rng.gauss(0, noise)
-                        ratings.append(
-                            Rating(
-                                video_id=f"{model}/{prompt.id}",
-                                question_id=question.id,
-                                rater=rater,
-                                rater_kind="human",
-                                score=float(min(5, max(1, round(vote)))),
-                                pair_id=pair_id,
-                                meta={"side": side},
-                            )
-                        )
+    shots = {prompt.id: {model: f"{model}/{prompt.id}" for model in models} for prompt in prompts}
+
+    def signal(_prompt: str, model: str, question: Question) -> float:
+        return 0.9 * (leaf_skill[(model, question.node)] - difficulty[question.id])
+
+    ratings = _side_by_side_votes(shots, by_prompt, annotators, config, rng, signal)
     truth = {"skill": skill, "annotators": annotators}
     return SimulatedStudy(prompts, questions, videos, ratings, truth, config)
 
@@ -176,48 +157,75 @@ def simulate_expert_votes(
     """
     config.check()
     rng = random.Random(f"scine-experts:{config.seed}")
-    annotators = _annotators(config.annotators, rng)
+    annotators = _annotators(config.annotators, rng, "expert")
     by_prompt: dict[str, list[Question]] = {}
     for question in questions:
         by_prompt.setdefault(question.prompt_id, []).append(question)
     videos_of: dict[str, dict[str, Video]] = {}
     for video in videos:
         videos_of.setdefault(video.prompt_id, {})[video.model] = video
+    shots = {
+        prompt: {model: found[model].id for model in sorted(found)}
+        for prompt, found in sorted(videos_of.items())
+    }
+
+    def signal(prompt: str, model: str, question: Question) -> float | None:
+        known = shows(videos_of[prompt][model], question)
+        return None if known is None else (1.5 if known else -1.5)
+
+    return _side_by_side_votes(
+        shots, by_prompt, annotators, config, rng, signal, extra={"simulated": True}
+    )
+
+
+def _side_by_side_votes(
+    shots: dict[str, dict[str, str]],
+    by_prompt: dict[str, list[Question]],
+    annotators: dict[str, dict[str, float]],
+    config: ExpertConfig,
+    rng: random.Random,
+    signal: Callable[[str, str, Question], float | None],
+    extra: dict[str, Any] | None = None,
+) -> list[Rating]:
+    """Votes of a side-by-side study: ``shots`` maps each prompt to its models' video ids;
+    per prompt the models are paired at random (``_pairs``), each pair rated by
+    ``config.votes`` distinct annotators on every question of the prompt, a vote being
+    ``clip(round(3 + signal + bias + noise), 1, 5)``. A None signal is no vote ("can't
+    judge"); ``config.missing`` drops votes at random. A prompt with one video is skipped."""
     ratings = []
-    for prompt_id in sorted(videos_of):
-        shot = videos_of[prompt_id]
+    for prompt, shot in shots.items():
         if len(shot) < 2:
             continue  # a side-by-side task needs two models' videos
-        for left, right, recorded in _pairs(sorted(shot), rng):
-            pair_id = f"{prompt_id}:{left}|{right}"
+        for left, right, recorded in _pairs(list(shot), rng):
+            pair_id = f"{prompt}:{left}|{right}"
             for rater in rng.sample(sorted(annotators), config.votes):
                 bias, noise = annotators[rater]["bias"], annotators[rater]["noise"]
-                for question in by_prompt.get(prompt_id, []):
+                for question in by_prompt.get(prompt, []):
                     for side, model in (("left", left), ("right", right)):
-                        known = shows(shot[model], question)
-                        if model not in recorded or known is None:
+                        strength = signal(prompt, model, question) if model in recorded else None
+                        if strength is None or rng.random() < config.missing:
                             continue
-                        if rng.random() < config.missing:
-                            continue
-                        vote = 3 + (1.5 if known else -1.5) + bias + rng.gauss(0, noise)
+                        vote = 3 + strength + bias + rng.gauss(0, noise)
                         ratings.append(
                             Rating(
-                                video_id=shot[model].id,
+                                video_id=shot[model],
                                 question_id=question.id,
-                                rater=rater.replace("annotator", "expert"),
+                                rater=rater,
                                 rater_kind="human",
                                 score=float(min(5, max(1, round(vote)))),
                                 pair_id=pair_id,
-                                meta={"side": side, "simulated": True},
+                                meta={"side": side, **(extra or {})},
                             )
                         )
     return ratings
 
 
-def _annotators(count: int, rng: random.Random) -> dict[str, dict[str, float]]:
-    """Each simulated annotator's bias and noise level."""
+def _annotators(
+    count: int, rng: random.Random, prefix: str = "annotator"
+) -> dict[str, dict[str, float]]:
+    """Each simulated annotator's bias and noise level, by name (``<prefix>-NN``)."""
     return {
-        f"annotator-{index:02d}": {
+        f"{prefix}-{index:02d}": {
             "bias": round(rng.gauss(0, 0.3), 4),
             "noise": round(rng.uniform(0.4, 0.9), 4),
         }
