@@ -182,6 +182,23 @@ def _num(value: Any) -> Any:
     return value
 
 
+def analysis_manifest(folder: Path, settings: AnalysisSettings, **extra: Any) -> dict[str, Any]:
+    """What an analysis of the study ``folder`` was made with (the report prints it): the
+    scine and taxonomy versions, the settings, ``extra`` entries, and the study's own
+    ``manifest.json`` when it has one."""
+    manifest: dict[str, Any] = {
+        "scine_version": __version__,
+        "taxonomy_version": load_taxonomy().version,
+        "study_folder": str(folder),
+        **extra,
+        "settings": asdict(settings),
+    }
+    if (folder / "manifest.json").exists():
+        study = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        manifest["study_manifest"] = study
+    return manifest
+
+
 def write_outputs(
     analysis: Analysis, out: Path, manifest: dict[str, Any], plots: bool = True
 ) -> dict[str, Path]:

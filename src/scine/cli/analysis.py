@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -37,7 +36,12 @@ def analyze(
     plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Draw the plots.")] = True,
 ) -> None:
     """Analyse a study: scores, ICC and alpha, Wilcoxon tiers, Bradley-Terry and Elo, report."""
-    from scine.analysis.pipeline import ANALYSIS_STAGES, AnalysisSettings, write_outputs
+    from scine.analysis.pipeline import (
+        ANALYSIS_STAGES,
+        AnalysisSettings,
+        analysis_manifest,
+        write_outputs,
+    )
     from scine.analysis.pipeline import analyze as run_analysis
     from scine.analysis.table import load_study
 
@@ -56,7 +60,7 @@ def analyze(
         study = load_study(folder, rater_kind=rater_kind, strict=strict)  # type: ignore[arg-type]
         result = run_analysis(study, settings, advance)
         advance(steps[-1])
-        manifest = _manifest(folder, settings, rater_kind)
+        manifest = analysis_manifest(folder, settings, rater_kind=rater_kind)
         written = write_outputs(result, out, manifest, plots=plots)
         bars.update(task, description="done", completed=len(steps))
     _leaderboard(result)
@@ -64,26 +68,6 @@ def analyze(
         error_console.print(f"[yellow]left out[/] {count}: {reason}")
     console.print(f"summary: {written['summary']}")
     console.print(f"report:  {written['report']}")
-
-
-def _manifest(folder: Path, settings: Any, rater_kind: str) -> dict[str, Any]:
-    from dataclasses import asdict
-
-    from scine import __version__
-    from scine.taxonomy import load_taxonomy
-
-    manifest: dict[str, Any] = {
-        "scine_version": __version__,
-        "taxonomy_version": load_taxonomy().version,
-        "study_folder": str(folder),
-        "rater_kind": rater_kind,
-        "settings": asdict(settings),
-    }
-    for name in ("manifest.json",):
-        path = folder / name
-        if path.exists():
-            manifest["study_manifest"] = json.loads(path.read_text(encoding="utf-8"))
-    return manifest
 
 
 def _leaderboard(result: Any) -> None:

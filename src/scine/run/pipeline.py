@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from scine import __version__
 from scine.records import Prompt, Question, Rating, Video, read_jsonl, read_records, write_jsonl
@@ -33,6 +33,9 @@ from scine.taxonomy import load_taxonomy
 
 from .config import RunConfig
 from .state import file_hash, fingerprint, is_current, mark_done
+
+if TYPE_CHECKING:
+    from scine.analysis.table import RaterKind, Study
 
 STAGES = ("bench", "videos", "evaluate", "human", "analyze", "report")
 
@@ -365,16 +368,7 @@ def _evaluate(run: _Run) -> list[Path]:
     texts = {p.id: p.text for p in run.prompts()}
     written = []
     for evaluator in run.config.evaluators:
-        options = JudgeOptions(
-            base_url=evaluator.base_url,
-            fps=evaluator.fps,
-            camera_fps=evaluator.camera_fps,
-            max_pixels=evaluator.max_pixels,
-            batch=evaluator.batch,
-            question_batch=evaluator.question_batch,
-            frames_as=evaluator.frames_as,
-            concurrency=evaluator.concurrency,
-        )
+        options = JudgeOptions(**evaluator.model_dump(exclude={"judge", "name"}))
         kind = "probe" if evaluator.judge == "probes" else "judge"
         cache = ResponseCache(run.path("cache", f"{kind}-cache.sqlite"))
         label = evaluator.label
@@ -467,46 +461,50 @@ def _analysis_inputs(run: _Run) -> list[Path]:
 
 
 def _analyze(run: _Run) -> list[Path]:
-    from dataclasses import asdict
-
-    from scine.analysis.pipeline import AnalysisSettings, analyze, write_outputs
+    from scine.analysis.pipeline import AnalysisSettings, analysis_manifest, analyze, write_outputs
     from scine.analysis.reliability import ReliabilityError
-    from scine.analysis.table import StudyError, load_study
 
     config = run.config.analysis
     settings = AnalysisSettings(
         n_boot=config.boot, seed=config.seed, tie_margin=config.tie_margin, ties=config.ties
     )
+    human = run.path("ratings", "human.jsonl")
+    experts = _study(run, human, "human") if human.exists() else None
     written = []
     for ratings in run.rating_files():
         rater = ratings.stem
         run.display.step(f"analysing {rater}", 0, 1)
+        study = experts if rater == "human" and experts is not None else _study(run, ratings)
         try:
-            study = load_study(run.out, ratings=ratings)
             analysis = analyze(study, settings)
-        except (StudyError, ReliabilityError) as exc:
+        except ReliabilityError as exc:
             raise RunError(f"analysis of {ratings.relative_to(run.out)}: {exc}") from None
-        manifest = {
-            "scine_version": __version__,
-            "taxonomy_version": load_taxonomy().version,
-            "study_folder": str(run.out),
-            "ratings": str(ratings.relative_to(run.out)),
-            "settings": asdict(settings),
-        }
+        ratings_name = str(ratings.relative_to(run.out))
+        manifest = analysis_manifest(run.out, settings, ratings=ratings_name)
         folder = run.path("analysis", rater)
         found = write_outputs(analysis, folder, manifest, plots=config.plots)
         written += [found["summary"], found["report"]]
-        if rater != "human" and run.path("ratings", "human.jsonl").exists():
-            written.append(_agreement(run, ratings, folder))
+        if rater != "human" and experts is not None:
+            written.append(_agreement(experts, ratings, folder))
         run.display.step(f"analysing {rater}", 1, 1)
     return written
 
 
-def _agreement(run: _Run, ratings: Path, folder: Path) -> Path:
-    from scine.analysis.agreement import AgreementError, agreement, model_scores
-    from scine.analysis.table import load_study, read_ratings
+def _study(run: _Run, ratings: Path, kind: RaterKind = "any") -> Study:
+    """The run's records with one rater's ratings, as the analysis reads them."""
+    from scine.analysis.table import StudyError, load_study
 
-    experts = load_study(run.out, rater_kind="human", ratings=run.path("ratings", "human.jsonl"))
+    try:
+        return load_study(run.out, rater_kind=kind, ratings=ratings)
+    except StudyError as exc:
+        raise RunError(f"analysis of {ratings.relative_to(run.out)}: {exc}") from None
+
+
+def _agreement(experts: Study, ratings: Path, folder: Path) -> Path:
+    """The rater's pairwise accuracy against the experts, into ``agreement.json``."""
+    from scine.analysis.agreement import AgreementError, agreement, model_scores
+    from scine.analysis.table import read_ratings
+
     try:
         found: dict[str, Any] = agreement(experts, model_scores(read_ratings(ratings)))
     except AgreementError as exc:
