@@ -18,6 +18,7 @@ from scine.records import (
     read_records,
     write_jsonl,
 )
+from scine.run.evaluate import JUDGES
 from scine.taxonomy import load_taxonomy
 
 from ._console import console, echo_json, error_console, fail, parse_shard, progress_bar
@@ -26,12 +27,6 @@ if TYPE_CHECKING:
     pass
 
 app = typer.Typer(help="Automatic raters: score videos on their questions.", no_args_is_help=True)
-
-
-JUDGES = (
-    "probes (measured, no model), qwen:MODEL (Hugging Face id or folder), openai:MODEL, "
-    "reward:CHECKPOINT (a trained evaluator)"
-)
 
 
 @app.command("run")

@@ -15,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from scine.records import Difficulty, Role
 
+from .evaluate import parse_judge
+
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
@@ -88,11 +90,7 @@ class EvaluatorConfig(_Section):
 
     @model_validator(mode="after")
     def _known(self) -> EvaluatorConfig:
-        kind, _, target = self.judge.partition(":")
-        if self.judge != "probes" and (kind not in ("qwen", "openai", "reward") or not target):
-            raise ValueError(
-                f"judge {self.judge!r}: expected probes, qwen:ID, openai:MODEL or reward:CKPT"
-            )
+        parse_judge(self.judge)  # an EvaluatorError is a ValueError: pydantic reports it
         if self.label == "human":
             raise ValueError("'human' names the experts' ratings; give the evaluator a name")
         return self

@@ -15,7 +15,10 @@ if TYPE_CHECKING:
     from scine.judge.vlm import Judge
     from scine.llm.cache import ResponseCache
 
-JUDGES = "probes, qwen:MODEL_ID_OR_PATH, openai:MODEL or reward:CHECKPOINT"
+JUDGES = (
+    "probes (measured, no model), qwen:MODEL (Hugging Face id or folder), openai:MODEL, "
+    "reward:CHECKPOINT (a trained evaluator)"
+)
 
 
 class EvaluatorError(ValueError):
@@ -50,10 +53,20 @@ class Rated:
         return list(self.details.get("unreadable") or self.details.get("failures") or [])
 
 
+def parse_judge(spec: str) -> tuple[str, str]:
+    """``spec`` as (kind, target): ("probes", "") or a VLM's kind and model or checkpoint."""
+    kind, _, target = spec.partition(":")
+    if spec != "probes" and (kind not in ("qwen", "openai", "reward") or not target):
+        raise EvaluatorError(f"judge {spec!r}: expected {JUDGES}")
+    return kind, target
+
+
 def make_judge(spec: str, options: JudgeOptions, say: Callable[[str], None] = print) -> Judge:
     """The VLM judge ``spec`` names (``qwen:``, ``openai:`` or ``reward:``)."""
-    kind, _, target = spec.partition(":")
-    if kind == "reward" and target:
+    kind, target = parse_judge(spec)
+    if kind == "probes":
+        raise EvaluatorError("the probes are no VLM judge: rate with rate_videos")
+    if kind == "reward":
         from scine.reward.checkpoint import CheckpointError
         from scine.reward.judge import RewardJudge
 
@@ -63,7 +76,7 @@ def make_judge(spec: str, options: JudgeOptions, say: Callable[[str], None] = pr
             )
         except CheckpointError as exc:
             raise EvaluatorError(str(exc)) from None
-    if kind == "qwen" and target:
+    if kind == "qwen":
         from scine.judge.vlm import QwenJudge
         from scine.vlm.qwen import QwenVL
 
@@ -71,8 +84,6 @@ def make_judge(spec: str, options: JudgeOptions, say: Callable[[str], None] = pr
         return QwenJudge(
             QwenVL.load(target), video_batch=options.batch, question_batch=options.question_batch
         )
-    if kind != "openai" or not target:
-        raise EvaluatorError(f"judge {spec!r}: expected {JUDGES}")
     from scine.judge.served import ServedJudge
 
     if options.frames_as not in ("video", "images"):
