@@ -159,6 +159,14 @@ def test_imported_videos_run_and_simulated_experts_refuse_them(
     assert not out.joinpath("truth.json").exists()  # no planted order to check
     summary = json.loads(out.joinpath("summary.json").read_text())
     assert set(summary["overall"]) == {"mine", "theirs"}
+    assert statuses(run_pipeline(none, out))["videos"] == "current"
+    first, second = sorted((mapped / "mine").iterdir())[:2]
+    first.write_bytes(second.read_bytes())  # an imported file replaced
+    assert statuses(run_pipeline(none, out))["videos"] == "ran"
+    first.unlink()  # a file taken out of the folder map
+    assert statuses(run_pipeline(none, out))["videos"] == "ran"
+    videos = out.joinpath("videos.jsonl").read_text().splitlines()
+    assert len(videos) == 11
 
 
 def test_the_embedded_default_ranks_the_synthetic_models_in_their_planted_order(

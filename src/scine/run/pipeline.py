@@ -32,7 +32,7 @@ from scine.records import Prompt, Question, Rating, Video, read_jsonl, read_reco
 from scine.taxonomy import load_taxonomy
 
 from .config import RunConfig
-from .state import file_hash, fingerprint, is_current, mark_done
+from .state import file_hash, fingerprint, is_current, mark_done, run_name
 
 if TYPE_CHECKING:
     from scine.analysis.table import RaterKind, Study
@@ -137,7 +137,7 @@ def run_pipeline(
         written = body(run)
         seconds = time.perf_counter() - start
         mark_done(run.out, name, print_, written, seconds)
-        outputs = [str(p.relative_to(run.out)) for p in written]
+        outputs = [run_name(run.out, p) for p in written]
         stages.append(StageResult(name, "ran", seconds, outputs))
     summary = json.loads(run.path("run.json").read_text(encoding="utf-8"))
     return RunResult(run.out, stages, summary)
@@ -152,7 +152,7 @@ def _stages(run: _Run) -> list[tuple[str, Any, _Inputs, _Body]]:
     records = ["prompts.jsonl", "questions.jsonl", "videos.jsonl"]
     return [
         ("bench", [config.suite, _reads_every_leaf(config)], _suite_inputs, _bench),
-        ("videos", config.models, _model_inputs, _videos),
+        ("videos", [config.models, _map_folders(config)], _model_inputs, _videos),
         ("evaluate", config.evaluators, _files(*records), _evaluate),
         ("human", config.human, _human_inputs, _human),
         ("analyze", [config.analysis, config.primary], _analysis_inputs, _analyze),
@@ -263,6 +263,16 @@ def _model_inputs(run: _Run) -> list[Path]:
     return [run.path("prompts.jsonl"), *maps]
 
 
+def _map_folders(config: RunConfig) -> dict[str, list[str]]:
+    """The files under each folder map: a video added there changes the stage's settings
+    (the videos' bytes are checked as the stage's outputs)."""
+    folders = [m.import_map for m in config.models if m.import_map and m.import_map.is_dir()]
+    return {
+        str(folder): sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+        for folder in folders
+    }
+
+
 def _videos(run: _Run) -> list[Path]:
     prompts = run.prompts()
     videos: list[Video] = []
@@ -274,8 +284,8 @@ def _videos(run: _Run) -> list[Path]:
             found = _generate(run, model, prompts, folder)
         videos += found
     write_jsonl(run.path("videos.jsonl"), videos)
-    inside = [run.path(v.path) for v in videos if not Path(v.path).is_absolute()]
-    return [run.path("videos.jsonl"), *inside]  # a video deleted later makes the stage stale
+    # every video file is an output: one deleted or replaced later makes the stage stale
+    return [run.path("videos.jsonl"), *(run.path(v.path) for v in videos)]
 
 
 def _generate(run: _Run, model: Any, prompts: list[Prompt], folder: Path) -> list[Video]:

@@ -30,10 +30,7 @@ def fingerprint(root: Path, stage: str, settings: Any, inputs: Sequence[Path]) -
     parts = {
         "stage": stage,
         "settings": settings,
-        "inputs": {
-            str(path.relative_to(root) if path.is_relative_to(root) else path): file_hash(path)
-            for path in sorted(inputs)
-        },
+        "inputs": {run_name(root, path): file_hash(path) for path in sorted(inputs)},
         "scine": __version__,
         "taxonomy": load_taxonomy().version,
     }
@@ -57,7 +54,7 @@ def mark_done(root: Path, stage: str, print_: str, outputs: Sequence[Path], seco
     """Record a finished stage (written last, atomically: a crash leaves it not current)."""
     record = {
         "fingerprint": print_,
-        "outputs": {str(path.relative_to(root)): file_hash(path) for path in outputs},
+        "outputs": {run_name(root, path): file_hash(path) for path in outputs},
         "seconds": round(seconds, 3),
     }
     folder = root / STATE
@@ -65,6 +62,11 @@ def mark_done(root: Path, stage: str, print_: str, outputs: Sequence[Path], seco
     temporary = folder / f".{stage}.json.tmp"
     temporary.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     os.replace(temporary, folder / f"{stage}.json")
+
+
+def run_name(root: Path, path: Path) -> str:
+    """A file's name in a stage record: relative to the run folder, or absolute outside it."""
+    return str(path.relative_to(root) if path.is_relative_to(root) else path)
 
 
 def _read(path: Path) -> dict[str, Any] | None:
