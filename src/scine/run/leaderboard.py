@@ -90,22 +90,18 @@ def merge_runs(folders: Sequence[str | Path], allow_mixed: bool = False) -> Lead
     return Leaderboard(rows, mixed)
 
 
+HEAD = ("rater", "judge", "rank", "model", "overall (95% CI)", *AXES, "run")
+
+
 def to_markdown(board: Leaderboard) -> str:
-    """The leaderboard as a Markdown table (with a note if the runs were mixed)."""
-    lines = [
-        "| rater | rank | model | overall (95% CI) | " + " | ".join(AXES) + " | run |",
-        "| --- | ---: | --- | --- | " + " | ".join("---:" for _ in AXES) + " | --- |",
-    ]
+    """The leaderboard as a Markdown table, the judge beside its rater (with a note if the
+    runs were mixed)."""
+    head = ["rater", *HEAD[2:]]
+    aligned = ["---:" if name == "rank" or name in AXES else "---" for name in head]
+    lines = ["| " + " | ".join(head) + " |", "| " + " | ".join(aligned) + " |"]
     for row in board.rows:
-        cells = [
-            f"{row.rater} (`{row.judge}`)",
-            str(board.rank(row)),
-            row.model,
-            _interval(row),
-            *(_number(row.axes[a]) for a in AXES),
-            row.run,
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
+        rater, judge, *rest = _cells(board, row)
+        lines.append("| " + " | ".join([f"{rater} (`{judge}`)", *rest]) + " |")
     if board.mixed:
         lines += ["", "Merged although not comparable: " + "; ".join(board.mixed) + "."]
     return "\n".join(lines) + "\n"
@@ -128,19 +124,10 @@ def to_csv(board: Leaderboard) -> str:
 
 def to_html(board: Leaderboard) -> str:
     """The leaderboard as a self-contained HTML page."""
-    head = ["rater", "judge", "rank", "model", "overall (95% CI)", *AXES, "run"]
-    body = []
-    for row in board.rows:
-        cells = [
-            row.rater,
-            row.judge,
-            str(board.rank(row)),
-            row.model,
-            _interval(row),
-            *(_number(row.axes[a]) for a in AXES),
-            row.run,
-        ]
-        body.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
+    body = [
+        "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in _cells(board, row)) + "</tr>"
+        for row in board.rows
+    ]
     note = (
         f"<p>Merged although not comparable: {html.escape('; '.join(board.mixed))}.</p>"
         if board.mixed
@@ -151,11 +138,17 @@ def to_html(board: Leaderboard) -> str:
         "<title>scine leaderboard</title><style>body{font-family:sans-serif;margin:2em}"
         "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em}"
         "</style></head><body><h1>scine leaderboard</h1><table><thead><tr>"
-        + "".join(f"<th>{html.escape(h)}</th>" for h in head)
+        + "".join(f"<th>{html.escape(h)}</th>" for h in HEAD)
         + "</tr></thead><tbody>"
         + "".join(body)
         + f"</tbody></table>{note}</body></html>\n"
     )
+
+
+def _cells(board: Leaderboard, row: Row) -> list[str]:
+    """A row's cells under ``HEAD``."""
+    axes = [_number(row.axes[axis]) for axis in AXES]
+    return [row.rater, row.judge, str(board.rank(row)), row.model, _interval(row), *axes, row.run]
 
 
 def _read(folder: Path) -> dict[str, Any]:

@@ -31,7 +31,7 @@ from scine import __version__
 from scine.records import Prompt, Question, Rating, Video, read_jsonl, read_records, write_jsonl
 from scine.taxonomy import load_taxonomy
 
-from .config import RunConfig
+from .config import ModelConfig, RunConfig
 from .state import file_hash, fingerprint, is_current, mark_done, run_name
 
 if TYPE_CHECKING:
@@ -288,7 +288,7 @@ def _videos(run: _Run) -> list[Path]:
     return [run.path("videos.jsonl"), *(run.path(v.path) for v in videos)]
 
 
-def _generate(run: _Run, model: Any, prompts: list[Prompt], folder: Path) -> list[Video]:
+def _generate(run: _Run, model: ModelConfig, prompts: list[Prompt], folder: Path) -> list[Video]:
     from scine.video.generate import generate_videos
 
     summary = generate_videos(
