@@ -10,6 +10,7 @@ import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -261,30 +262,42 @@ def test_two_processes_share_each_epoch(base: Path, study: Path, tmp_path: Path)
     load_reward(ckpt, device="cpu")
 
 
-def test_two_processes_give_the_loss_and_gradients_of_one_on_the_same_global_batch(
-    base: Path, tmp_path: Path
-) -> None:
-    """DDP over two CPU processes (gloo), each with half of a global batch of 4 pairs, gives
-    the loss and every trainable gradient of one process taking all 4."""
-    script = str(Path(__file__).with_name("ddp_step.py"))
+def distributed_step(base: Path, out: Path, mode: str, processes: int) -> dict[str, Any]:
+    """``distributed_step.py``'s result: one process, or several under torchrun (gloo)."""
+    script = str(Path(__file__).with_name("distributed_step.py"))
+    command = [sys.executable, script]
+    if processes > 1:
+        torchrun = str(Path(sys.executable).with_name("torchrun"))
+        command = [torchrun, "--nproc_per_node", str(processes), script]
     env = {**os.environ, "ACCELERATE_USE_CPU": "1", "OMP_NUM_THREADS": "1"}
-    runs = {
-        1: [sys.executable, script],
-        2: [str(Path(sys.executable).with_name("torchrun")), "--nproc_per_node", "2", script],
-    }
-    found = {}
-    for count, command in runs.items():
-        out = tmp_path / f"{count}.json"
-        done = subprocess.run(
-            [*command, str(base), str(out)], capture_output=True, text=True, env=env, timeout=600
-        )
-        assert done.returncode == 0, done.stderr[-3000:]
-        found[count] = json.loads(out.read_text())
-    assert found[2]["processes"] == 2
-    assert found[1]["loss"] == pytest.approx(found[2]["loss"], rel=1e-5)
-    assert set(found[1]["grads"]) == set(found[2]["grads"])
-    assert any("lora_" in name for name in found[1]["grads"])
-    for name, one in found[1]["grads"].items():
+    done = subprocess.run(
+        [*command, str(base), str(out), mode], capture_output=True, text=True, env=env, timeout=600
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    found: dict[str, Any] = json.loads(out.read_text())
+    return found
+
+
+@pytest.fixture(scope="module")
+def one_process_step(base: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return distributed_step(base, tmp_path_factory.mktemp("step") / "one.json", "ddp", 1)
+
+
+@pytest.mark.parametrize("mode", ["ddp", "fsdp"])
+def test_two_processes_give_the_loss_and_gradients_of_one_on_the_same_global_batch(
+    base: Path, tmp_path: Path, one_process_step: dict[str, Any], mode: str
+) -> None:
+    """DDP, and FSDP with every parameter sharded, over two CPU processes (gloo), each with
+    half of a global batch of 4 pairs, give the loss and every trainable gradient of one
+    process taking all 4."""
+    one, two = one_process_step, distributed_step(base, tmp_path / "two.json", mode, 2)
+    assert two["processes"] == 2
+    assert two["sharded"] == (mode == "fsdp")
+    assert one["loss"] == pytest.approx(two["loss"], rel=1e-5)
+    assert set(one["grads"]) == set(two["grads"])
+    adapters = [grad for name, grad in one["grads"].items() if "lora_" in name]
+    assert any(max(map(abs, grad)) > 0 for grad in adapters)
+    for name, grad in one["grads"].items():
         torch.testing.assert_close(
-            torch.tensor(found[2]["grads"][name]), torch.tensor(one), atol=1e-6, rtol=1e-4
+            torch.tensor(two["grads"][name]), torch.tensor(grad), atol=1e-6, rtol=1e-4
         )
