@@ -14,8 +14,9 @@ read into the model, and names what differs.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -24,6 +25,9 @@ from scine.video.sample import VideoSampling
 from scine.vlm.qwen import QwenVL
 
 from .model import RewardModel
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = [
     "FORMAT",
@@ -95,21 +99,27 @@ def save_reward(
     template: str,
     history: list[dict[str, Any]],
     pairs: dict[str, int],
+    state: Mapping[str, torch.Tensor] | None = None,
 ) -> Path:
-    """Write ``model`` (trained from ``base``) and its configs to ``folder``."""
+    """Write ``model`` (trained from ``base``) and its configs to ``folder``.
+
+    ``state``: the model's whole state dict where its parameters are sharded over processes
+    (``accelerator.get_state_dict`` gathers it under FSDP or DeepSpeed ZeRO-3); by default
+    ``model.state_dict()``.
+    """
     from peft import get_peft_model_state_dict
     from safetensors.torch import save_file
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    save_file(
-        {k: v.contiguous() for k, v in model.head.state_dict().items()}, folder / "head.safetensors"
-    )
+    state = model.state_dict() if state is None else state
+    head, network = _part(state, "head."), _part(state, "network.")
+    save_file(head, folder / "head.safetensors")
     if settings.adapter == "lora":
-        weights = get_peft_model_state_dict(model.network)
+        weights = get_peft_model_state_dict(model.network, state_dict=network)
         save_file({k: v.contiguous() for k, v in weights.items()}, folder / "adapter.safetensors")
     else:
-        model.network.save_pretrained(folder / "model")
+        model.network.save_pretrained(folder / "model", state_dict=network)
     model.qwen.tokenizer.save_pretrained(folder / "tokenizer")
     config = {
         "format": FORMAT,
@@ -124,6 +134,11 @@ def save_reward(
     }
     (folder / "reward.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
     return folder
+
+
+def _part(state: Mapping[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    """The entries of ``state`` under ``prefix``, named without it, as contiguous tensors."""
+    return {k[len(prefix) :]: v.contiguous() for k, v in state.items() if k.startswith(prefix)}
 
 
 def load_reward(

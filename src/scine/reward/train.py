@@ -140,11 +140,12 @@ def train_reward(
             optimizer.zero_grad()
             if progress is not None and accelerator.is_main_process:
                 progress(f"epoch {epoch}/{settings.epochs}", step, steps)
-        accuracy = pairwise_accuracy(
-            accelerator.unwrap_model(model), items, validation, settings.batch
-        )
+        # every process scores the whole validation set through the prepared model: under
+        # FSDP each forward gathers the shards, which takes all processes
+        accuracy = pairwise_accuracy(model, items, validation, settings.batch)
         history.append({"epoch": epoch, "train_loss": sum(losses) / len(losses), **accuracy})
     checkpoint = Path(out)
+    state = accelerator.get_state_dict(model)  # whole, gathered by every process
     if accelerator.is_main_process:
         save_reward(
             checkpoint,
@@ -154,6 +155,7 @@ def train_reward(
             template=TEMPLATE_ID,
             history=history,
             pairs={**counts, "train": len(train), "validation": len(validation)},
+            state=state,
         )
     accelerator.wait_for_everyone()
     return TrainReport(
@@ -225,10 +227,11 @@ def video_pair_order(pairs: Sequence[Pair], rng: random.Random) -> list[Pair]:
 
 
 def pairwise_accuracy(
-    model: RewardModel, items: _Items, pairs: Sequence[Pair], batch: int
+    model: torch.nn.Module, items: _Items, pairs: Sequence[Pair], batch: int
 ) -> dict[str, Any]:
     """Share of decided validation pairs whose preferred video gets the higher reward
-    (equal rewards count as wrong), with the pair counts."""
+    (equal rewards count as wrong), with the pair counts. ``model``: a ``RewardModel`` or
+    the wrapper ``accelerator.prepare`` made of it."""
     model.eval()
     right = decided = 0
     with torch.no_grad():
