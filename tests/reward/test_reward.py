@@ -10,6 +10,7 @@ import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -30,7 +31,7 @@ from scine.reward.checkpoint import CheckpointError, TrainSettings, load_reward 
 from scine.reward.data import PairError, split_by_prompt, study_pairs  # noqa: E402
 from scine.reward.loss import bradley_terry_loss  # noqa: E402
 from scine.reward.model import RewardInput, RewardModel  # noqa: E402
-from scine.reward.train import train_reward  # noqa: E402
+from scine.reward.train import ShardingError, check_sharding, train_reward  # noqa: E402
 from scine.video.sample import VideoSampling  # noqa: E402
 from scine.vlm.qwen import QwenVL  # noqa: E402
 from tests.reward.study import write_study  # noqa: E402
@@ -301,3 +302,31 @@ def test_two_processes_give_the_loss_and_gradients_of_one_on_the_same_global_bat
         torch.testing.assert_close(
             torch.tensor(two["grads"][name]), torch.tensor(grad), atol=1e-6, rtol=1e-4
         )
+
+
+@pytest.mark.parametrize(
+    ("plugin", "dtypes", "refused"),
+    [
+        (None, ("bfloat16", "float32"), False),
+        (1, ("float32",), False),
+        (1, ("bfloat16", "float32"), True),
+        (2, ("bfloat16", "float32"), False),
+    ],
+)
+def test_fsdp_version_1_is_refused_for_mixed_dtypes(
+    plugin: int | None, dtypes: tuple[str, ...], refused: bool
+) -> None:
+    """FSDP1 flattens a layer into one tensor of one dtype: with float32 adapters beside
+    bfloat16 weights training stops at once with what to change; FSDP2 and DDP go on."""
+    fsdp = None if plugin is None else SimpleNamespace(fsdp_version=plugin)
+    accelerator = SimpleNamespace(state=SimpleNamespace(fsdp_plugin=fsdp))
+    model = torch.nn.Module()
+    for n, dtype in enumerate(dtypes):
+        model.register_parameter(
+            f"p{n}", torch.nn.Parameter(torch.zeros(2, dtype=getattr(torch, dtype)))
+        )
+    if refused:
+        with pytest.raises(ShardingError, match="FSDP_VERSION=2"):
+            check_sharding(accelerator, model)
+    else:
+        check_sharding(accelerator, model)

@@ -57,7 +57,7 @@ def train_command(
     """
     from scine.reward.checkpoint import CheckpointError, LoraSettings, TrainSettings
     from scine.reward.data import PairError
-    from scine.reward.train import train_reward
+    from scine.reward.train import ShardingError, train_reward
     from scine.video.sample import VideoSampling
 
     settings = TrainSettings(
@@ -83,7 +83,7 @@ def train_command(
 
         try:
             report = train_reward(study, base, out, settings, progress=show)
-        except (PairError, CheckpointError) as exc:
+        except (PairError, CheckpointError, ShardingError) as exc:
             fail(str(exc))
     if not report.main_process:
         return

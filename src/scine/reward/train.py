@@ -30,8 +30,10 @@ from .loss import OUTCOME_A, OUTCOME_TIE, bradley_terry_loss
 from .model import RewardInput, RewardModel
 
 __all__ = [
+    "ShardingError",
     "TrainReport",
     "backward_step",
+    "check_sharding",
     "make_trainable",
     "pairwise_accuracy",
     "train_reward",
@@ -39,6 +41,10 @@ __all__ = [
 ]
 
 Progress = Callable[[str, int, int], None]
+
+
+class ShardingError(ValueError):
+    """The model cannot be sharded the way the accelerate config asks."""
 
 
 @dataclass
@@ -118,6 +124,7 @@ def train_reward(
     torch.manual_seed(settings.seed)
     qwen = QwenVL.load(base, device=device or str(accelerator.device))
     model = make_trainable(RewardModel(qwen, instruction()), settings)
+    check_sharding(accelerator, model)
     optimizer = torch.optim.AdamW(
         [p for p in model.parameters() if p.requires_grad], lr=settings.lr
     )
@@ -167,6 +174,22 @@ def train_reward(
         processes=accelerator.num_processes,
         main_process=accelerator.is_main_process,
     )
+
+
+def check_sharding(accelerator: Any, model: torch.nn.Module) -> None:
+    """Refuse FSDP version 1 for a model whose parameters differ in dtype (LoRA adapters
+    train in float32 beside bfloat16 weights on a GPU): it flattens each wrapped layer into
+    one tensor of one dtype, and would fail deep inside PyTorch."""
+    plugin = getattr(accelerator.state, "fsdp_plugin", None)
+    if plugin is None or getattr(plugin, "fsdp_version", 1) != 1:
+        return
+    dtypes = sorted({str(p.dtype).removeprefix("torch.") for p in model.parameters()})
+    if len(dtypes) > 1:
+        raise ShardingError(
+            f"FSDP version 1 cannot shard this model: its parameters mix {' and '.join(dtypes)} "
+            "(LoRA adapters train in float32). Use FSDP version 2: fsdp_version: 2 in the "
+            "accelerate config, or FSDP_VERSION=2"
+        )
 
 
 def make_trainable(model: RewardModel, settings: TrainSettings) -> RewardModel:
