@@ -8,7 +8,9 @@ FSDP2 (every decoder layer wrapped, full sharding). For each run it records whet
 finished, its wall time, its validation history and the largest difference of every saved
 tensor (head and adapters) from the plain run's. With N = 1 this checks that the sharded
 paths train and save what the plain one does; with N > 1 each process takes its share of
-every epoch, so the global batch is N times ``--batch``. NCCL's NVLink multicast stays off
+every epoch, so the global batch is N times ``--batch``. On a GPU the base model loads in
+bfloat16 beside float32 adapters, which FSDP1 cannot flatten: that run is expected to stop
+at once with ``scine reward train``'s advice to use FSDP2. NCCL's NVLink multicast stays off
 in every launched process. Writes one JSON object to ``DIR/distributed.json``.
 """
 
