@@ -25,13 +25,23 @@ pytest.importorskip("av")
 
 from scine.analysis.table import load_study  # noqa: E402
 from scine.cli import app  # noqa: E402
-from scine.judge.vlm import instruction  # noqa: E402
+from scine.judge.vlm import TEMPLATE_ID, instruction  # noqa: E402
 from scine.records import Rating, read_jsonl, write_jsonl  # noqa: E402
-from scine.reward.checkpoint import CheckpointError, TrainSettings, load_reward  # noqa: E402
+from scine.reward.checkpoint import (  # noqa: E402
+    CheckpointError,
+    TrainSettings,
+    load_reward,
+    save_reward,
+)
 from scine.reward.data import PairError, split_by_prompt, study_pairs  # noqa: E402
 from scine.reward.loss import bradley_terry_loss  # noqa: E402
 from scine.reward.model import RewardInput, RewardModel  # noqa: E402
-from scine.reward.train import ShardingError, check_sharding, train_reward  # noqa: E402
+from scine.reward.train import (  # noqa: E402
+    ShardingError,
+    check_sharding,
+    make_trainable,
+    train_reward,
+)
 from scine.video.sample import VideoSampling  # noqa: E402
 from scine.vlm.qwen import QwenVL  # noqa: E402
 from tests.reward.study import write_study  # noqa: E402
@@ -197,6 +207,43 @@ def test_a_tiny_model_learns_which_video_shows_the_asked_temperature(
     assert report.validation_pairs == 12
     assert report.history[-1]["validation_accuracy"] >= 0.9, report.history
     assert report.history[-1]["train_loss"] < report.history[0]["train_loss"]
+
+
+@pytest.mark.parametrize("adapter", ["lora", "full"])
+@pytest.mark.parametrize("given_state", [False, True])
+def test_a_saved_evaluator_loads_back_as_trained(
+    base: Path, tmp_path: Path, adapter: str, given_state: bool
+) -> None:
+    """Every trained weight (adapters or the whole model, and the head) comes back: the
+    loaded evaluator gives the rewards of the one saved, from its own state dict or from the
+    one passed in (as training passes the state gathered over processes)."""
+    torch.manual_seed(0)
+    settings = TrainSettings(adapter=adapter, gradient_checkpointing=False)  # type: ignore[arg-type]
+    trained = make_trainable(
+        RewardModel(QwenVL.load(str(base), device="cpu"), instruction()), settings
+    )
+    with torch.no_grad():  # stands in for training: every trainable weight moves
+        for parameter in trained.parameters():
+            if parameter.requires_grad:
+                parameter.add_(0.05 * torch.randn_like(parameter))
+    state = trained.state_dict() if given_state else None
+    folder = save_reward(
+        tmp_path / "ckpt",
+        trained,
+        str(base),
+        settings,
+        template=TEMPLATE_ID,
+        history=[],
+        pairs={},
+        state=state,
+    )
+    loaded, _ = load_reward(folder, device="cpu")
+    items = [clip(trained, 3), clip(trained, 4)]
+    trained.eval()
+    with torch.no_grad():
+        assert loaded(items).tolist() == pytest.approx(trained(items).tolist(), abs=1e-5)
+        fresh = RewardModel(QwenVL.load(str(base), device="cpu"), instruction())
+        assert loaded(items).tolist() != pytest.approx(fresh(items).tolist(), abs=1e-3)
 
 
 def test_lora_checkpoints_round_trip_and_refuse_another_base(

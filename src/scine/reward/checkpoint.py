@@ -153,7 +153,9 @@ def load_reward(
     config = _read_config(folder)
     settings = TrainSettings.model_validate(config["settings"])
     if settings.adapter == "full":
-        qwen = QwenVL.load(str(folder / "model"), device=device)
+        qwen = QwenVL.load(
+            str(folder / "model"), device=device, tokenizer=str(folder / "tokenizer")
+        )
     else:
         qwen = QwenVL.load(config["base"], device=device)
         shape = base_shape(qwen)

@@ -90,10 +90,12 @@ class QwenVL:
         device: str | None = None,
         dtype: str | None = None,
         batch_windows: bool = True,
+        tokenizer: str | None = None,
     ) -> QwenVL:
         """Load by Hugging Face id or local folder. Default: bf16 spread over the visible
         GPUs when there are any, else fp32 on the CPU. ``batch_windows``: the vision tower
-        attends to all windows of a layer in one call (``scine.vlm.windows``)."""
+        attends to all windows of a layer in one call (``scine.vlm.windows``).
+        ``tokenizer``: where the tokenizer is, when not beside the model."""
         import torch
         from transformers import AutoTokenizer, Qwen2_5_VLForConditionalGeneration
 
@@ -106,7 +108,7 @@ class QwenVL:
         network.eval()  # type: ignore[no-untyped-call]
         if batch_windows:
             batch_window_attention(network)
-        return cls(network, AutoTokenizer.from_pretrained(model), model)
+        return cls(network, AutoTokenizer.from_pretrained(tokenizer or model), model)
 
     @property
     def device(self) -> torch.device:
