@@ -45,18 +45,19 @@ def parse_set(text: str) -> tuple[Path, int, int]:
 
 def fit(measured: dict[str, list[float]], log: bool, current: dict[str, float]) -> dict[str, Any]:
     """Per value: shots, median and spread of the measure, the level now used; boundaries."""
-    rows: dict[str, Any] = {}
-    for value in sorted(measured, key=lambda v: float(np.median(measured[v]))):
-        found = np.log(measured[value]) if log else np.asarray(measured[value])
-        median = float(np.median(found))
-        rows[value] = {
-            "shots": len(found),
-            "median": round(math.exp(median) if log else median, 4),
-            "spread": round(float(np.std(found)), 4),
+    found = {v: np.log(m) if log else np.asarray(m) for v, m in measured.items()}
+    medians = {value: float(np.median(values)) for value, values in found.items()}
+    order = sorted(medians, key=medians.__getitem__)
+    rows = {
+        value: {
+            "shots": len(found[value]),
+            "median": round(math.exp(medians[value]) if log else medians[value], 4),
+            "spread": round(float(np.std(found[value])), 4),
             "level_now": current.get(value),
         }
-    medians = [float(np.median(np.log(v) if log else v)) for v in (measured[k] for k in rows)]
-    bounds = [(a + b) / 2 for a, b in itertools.pairwise(medians)]
+        for value in order
+    }
+    bounds = [(medians[a] + medians[b]) / 2 for a, b in itertools.pairwise(order)]
     return {
         "values": rows,
         "boundaries": [round(math.exp(b) if log else b, 4) for b in bounds],

@@ -117,7 +117,7 @@ def save_reward(
     save_file(head, folder / "head.safetensors")
     if settings.adapter == "lora":
         weights = get_peft_model_state_dict(model.network, state_dict=network)
-        save_file({k: v.contiguous() for k, v in weights.items()}, folder / "adapter.safetensors")
+        save_file(weights, folder / "adapter.safetensors")
     else:
         model.network.save_pretrained(folder / "model", state_dict=network)
     model.qwen.tokenizer.save_pretrained(folder / "tokenizer")
