@@ -3,15 +3,18 @@
     python3 benchmarks/reward_distributed.py --study STUDY --base MODEL --out DIR [--processes N]
 
 Trains the same evaluator (the same study, base model, seed and settings) once as a plain
-process and then under ``accelerate launch`` with N processes (one per GPU): DDP, FSDP1 and
-FSDP2 (every decoder layer wrapped, full sharding). For each run it records whether it
-finished, its wall time, its validation history and the largest difference of every saved
-tensor (head and adapters) from the plain run's. With N = 1 this checks that the sharded
-paths train and save what the plain one does; with N > 1 each process takes its share of
-every epoch, so the global batch is N times ``--batch``. On a GPU the base model loads in
-bfloat16 beside float32 adapters, which FSDP1 cannot flatten: that run is expected to stop
-at once with ``scine reward train``'s advice to use FSDP2. NCCL's NVLink multicast stays off
-in every launched process. Writes one JSON object to ``DIR/distributed.json``.
+process and then N processes (one per GPU) started by torchrun, as ``accelerate launch``
+starts them for several GPUs: DDP, FSDP1 and FSDP2 (every decoder layer wrapped, full
+sharding). torchrun starts even one process as a distributed one, so with N = 1 the sharded
+paths really run (``accelerate launch`` runs a single process plain, whatever the FSDP
+settings). For each run it records whether it finished, its wall time, how it trained (the
+checkpoint's ``trained_on``: processes and accelerate's distributed type), its validation
+history and the largest difference of every saved tensor (head and adapters) from the plain
+run's. With N > 1 each process takes its share of every epoch, so the global batch is N times
+``--batch``. On a GPU the base model loads in bfloat16 beside float32 adapters, which FSDP1
+cannot flatten: that run is expected to stop at once with ``scine reward train``'s advice to
+use FSDP2. NCCL's NVLink multicast stays off in every launched process. Writes one JSON
+object to ``DIR/distributed.json``.
 """
 
 from __future__ import annotations
@@ -53,7 +56,9 @@ def train(command: list[str], out: Path, env: dict[str, str]) -> dict[str, Any]:
     if done.returncode != 0:
         result["error"] = done.stderr[-2500:]
     else:
-        result["history"] = json.loads((out / "reward.json").read_text())["history"]
+        config = json.loads((out / "reward.json").read_text())
+        result["trained_on"] = config.get("trained_on")
+        result["history"] = config["history"]
     return result
 
 
@@ -97,16 +102,13 @@ def main() -> None:
     options += ["--max-pixels", str(args.max_pixels)]
     env = {**os.environ, "NCCL_NVLS_ENABLE": "0"}
     plain = [sys.executable, "-m", "scine.cli", "reward", "train", *options]
-    launch = [sys.executable, "-m", "accelerate.commands.launch"]
-    launch += ["--num_processes", str(args.processes), "--num_machines", "1"]
-    launch += ["--mixed_precision", "no", "--dynamo_backend", "no"]
-    if args.processes > 1:
-        launch.append("--multi_gpu")
+    launch = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+    launch += ["--nproc_per_node", str(args.processes)]
     result: dict[str, Any] = {"processes": args.processes, "runs": {}}
     result["runs"]["plain"] = train(plain, args.out / "plain", env)
     for mode, extra in MODES.items():
         mode_env = {**env, **(FSDP if mode.startswith("fsdp") else {}), **extra}
-        command = [*launch, "-m", "scine.cli", "reward", "train", *options]
+        command = [*launch, "--module", "scine.cli", "reward", "train", *options]
         run = train(command, args.out / mode, mode_env)
         if run["finished"] and result["runs"]["plain"]["finished"]:
             run["against_plain"] = differences(args.out / "plain", args.out / mode)

@@ -254,6 +254,7 @@ def test_lora_checkpoints_round_trip_and_refuse_another_base(
     config = json.loads((report.checkpoint / "reward.json").read_text())
     assert config["settings"]["adapter"] == "lora"
     assert config["base"] == str(base)
+    assert config["trained_on"] == {"processes": 1, "distributed_type": "NO"}
     first, config_read = load_reward(report.checkpoint, device="cpu")
     second, _ = load_reward(report.checkpoint, device="cpu")
     item = clip(first, 7)
@@ -306,7 +307,9 @@ def test_two_processes_share_each_epoch(base: Path, study: Path, tmp_path: Path)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.count("wrote") == 1  # the main process alone reports
     assert "in 2 process(es)" in done.stdout
-    assert len(json.loads((ckpt / "reward.json").read_text())["history"]) == 1
+    config = json.loads((ckpt / "reward.json").read_text())
+    assert len(config["history"]) == 1
+    assert config["trained_on"] == {"processes": 2, "distributed_type": "MULTI_CPU"}
     load_reward(ckpt, device="cpu")
 
 

@@ -1,7 +1,8 @@
 """A trained evaluator on disk: everything needed to score exactly as it was trained.
 
     CKPT/reward.json        format, base model, its shape, taxonomy version, instruction
-                            and its hash, frame sampling, training settings, history
+                            and its hash, frame sampling, training settings, history,
+                            how training ran (processes, accelerate's distributed type)
     CKPT/head.safetensors   the linear head
     CKPT/adapter.safetensors  LoRA weights (adapter "lora"), or
     CKPT/model/             the whole fine-tuned model (adapter "full")
@@ -100,12 +101,14 @@ def save_reward(
     history: list[dict[str, Any]],
     pairs: dict[str, int],
     state: Mapping[str, torch.Tensor] | None = None,
+    trained_on: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write ``model`` (trained from ``base``) and its configs to ``folder``.
 
     ``state``: the model's whole state dict where its parameters are sharded over processes
     (``accelerator.get_state_dict`` gathers it under FSDP or DeepSpeed ZeRO-3); by default
-    ``model.state_dict()``.
+    ``model.state_dict()``. ``trained_on``: how training ran (processes, distributed type),
+    recorded as given.
     """
     from peft import get_peft_model_state_dict
     from safetensors.torch import save_file
@@ -132,6 +135,8 @@ def save_reward(
         "history": history,
         "pairs": pairs,
     }
+    if trained_on is not None:
+        config["trained_on"] = dict(trained_on)
     (folder / "reward.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
     return folder
 

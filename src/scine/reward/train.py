@@ -163,6 +163,10 @@ def train_reward(
             history=history,
             pairs={**counts, "train": len(train), "validation": len(validation)},
             state=state,
+            trained_on={
+                "processes": accelerator.num_processes,
+                "distributed_type": str(accelerator.distributed_type.value),
+            },
         )
     accelerator.wait_for_everyone()
     return TrainReport(
