@@ -40,7 +40,7 @@ import numpy as np
 
 from scine.judge._reading import Clip
 from scine.judge.probes import LEAVES, PROBE_SAMPLING, Reading, load_clip, probe_clip
-from scine.video.synth import ShotSpec, render, synth_suite
+from scine.video.synth import ShotSpec, render, suite_shot, synth_suite
 
 MOVEMENT = "camera.trajectory.movement"
 NOISE_SIGMA = 8.0
@@ -51,13 +51,15 @@ def log(message: str) -> None:
 
 
 def shots(folder: Path, n: int, seed: int, crf: int = 18) -> list[tuple[Path, dict[str, Any]]]:
-    """``n`` synthetic shots and their truth rows, rendered where missing."""
+    """``n`` synthetic shots and their truth rows, rendered where missing or drawn otherwise
+    than the renderer draws them now."""
     truth_path = folder / "truth.jsonl"
-    if not truth_path.exists() or sum(1 for _ in truth_path.open()) < n:
+    rows = [json.loads(line) for line in truth_path.open()][:n] if truth_path.exists() else []
+    specs = [suite_shot(seed, index)[0].model_dump(mode="json") for index in range(n)]
+    if [row["spec"] for row in rows] != specs:
         log(f"rendering {n} shots (seed {seed}, crf {crf}) into {folder}")
-        _, truth = synth_suite(n, seed, folder, crf=crf)
-        truth_path.write_text("".join(json.dumps(row) + "\n" for row in truth))
-    rows = [json.loads(line) for line in truth_path.open()][:n]
+        _, rows = synth_suite(n, seed, folder, crf=crf)
+        truth_path.write_text("".join(json.dumps(row) + "\n" for row in rows))
     return [(folder / "videos" / f"{row['video_id']}.mp4", row) for row in rows]
 
 

@@ -16,6 +16,7 @@ np = pytest.importorskip("numpy")
 
 from scine.records import Control, Prompt, Video, read_jsonl  # noqa: E402
 from scine.taxonomy import load_taxonomy  # noqa: E402
+from scine.video._synth_photos import PHOTOS  # noqa: E402
 from scine.video.synth import (  # noqa: E402
     KINDS,
     SYNTHETIC_MODELS,
@@ -109,17 +110,24 @@ def test_handheld_shakes_and_the_seed_decides_how(tmp_path: Path) -> None:
 
 
 def test_dutch_angle_is_a_static_tilt_of_the_horizon(tmp_path: Path) -> None:
-    _, level = shoot(tmp_path, "level", photo="gravel", seconds=0.5)
-    _, dutch = shoot(tmp_path, "dutch", photo="gravel", seconds=0.5, dutch=15)
+    _, level = shoot(tmp_path, "level", photo="camera", seconds=0.5)
+    _, dutch = shoot(tmp_path, "dutch", photo="camera", seconds=0.5, dutch=15)
     _, degrees, _ = similarity(level[0], dutch[0])[1:]
     assert -17 < degrees < -13  # positive dutch turns the picture counter-clockwise
     assert abs(similarity(dutch[0], dutch[-1])[2]) < 0.5  # and holds still
 
 
+def test_dutch_angles_are_filmed_only_where_a_horizon_shows_the_tilt() -> None:
+    with pytest.raises(ValueError, match=r"dutch needs a photo with a horizon.*'gravel'"):
+        ShotSpec(**SMALL, photo="gravel", dutch=15)
+    rng = random.Random(3)
+    photos = {random_spec(rng, kinds=("dutch",), **SMALL).photo for _ in range(60)}
+    assert photos == {name for name, photo in PHOTOS.items() if photo.horizon}
+
+
 def test_frames_never_leave_the_photo() -> None:
     """No black or mirrored corners: every frame of every planned shot stays in the photo."""
     from scine.video._synth_camera import plan
-    from scine.video._synth_photos import PHOTOS
     from scine.video._synth_render import _shake
 
     rng = random.Random(5)

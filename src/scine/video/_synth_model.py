@@ -217,6 +217,8 @@ def _photo(
         names = ["astronaut"]
     elif fields["movement"].startswith("dolly"):
         names = [name for name in names if PHOTOS[name].depth]
+    if "dutch" in fields:
+        names = [name for name in names if PHOTOS[name].horizon]
     if angle in ("eye_level", "high") and "dutch" not in fields:
         names = [name for name in names if PHOTOS[name].angle == angle] or names
     if avoided is not None and "dutch" not in fields:

@@ -1,9 +1,12 @@
 """The photographs synthetic shots are filmed on: scikit-image's bundled images, with facts.
 
 Each photo carries what we know about it for sure: its size, a point the framing centres on,
-the camera angle it was taken from (only where it is evident), the astronaut's head (for shot
-sizes) and, for the motorcycle, a measured depth map (its stereo disparity) so a dolly or truck
-shows real parallax. Every photo is read offline from the scikit-image wheel.
+the camera angle it was taken from (only where it is evident), whether it shows a horizon or
+lines known to be level or plumb (a Dutch angle is a roll against them: on grass, gravel, a
+cat's face or a cup seen from above, a rolled camera shows nothing a viewer could call
+tilted), the astronaut's head (for shot sizes) and, for the motorcycle, a measured depth map
+(its stereo disparity) so a dolly or truck shows real parallax. Every photo is read offline
+from the scikit-image wheel.
 """
 
 from __future__ import annotations
@@ -59,6 +62,7 @@ class Photo:
     height: int
     focus: tuple[float, float]  # the point the whole-photo framing centres on (0-1, 0-1)
     angle: Literal["eye_level", "high"] | None  # the camera angle, where evident
+    horizon: bool = False  # a horizon, level or plumb lines show: a Dutch angle can be seen
     head: Head | None = None
     depth: bool = False  # a measured depth map exists (dolly/truck show parallax)
 
@@ -72,14 +76,15 @@ PHOTOS: dict[str, Photo] = {
             512,
             (0.45, 0.0),
             "eye_level",
+            horizon=True,  # the shuttle model and the flagpole stand upright
             head=Head(top=15, eyes=102, chin=180, centre_x=224),
         ),
-        Photo("camera", 512, 512, (0.4, 0.3), "eye_level"),
+        Photo("camera", 512, 512, (0.4, 0.3), "eye_level", horizon=True),
         Photo("chelsea", 451, 300, (0.55, 0.4), "eye_level"),
         Photo("coffee", 600, 400, (0.4, 0.4), "high"),
-        Photo("rocket", 640, 427, (0.55, 0.5), None),
-        Photo("motorcycle_left", 741, 500, (0.5, 0.55), None, depth=True),
-        Photo("brick", 512, 512, (0.5, 0.5), None),
+        Photo("rocket", 640, 427, (0.55, 0.5), None, horizon=True),
+        Photo("motorcycle_left", 741, 500, (0.5, 0.55), None, horizon=True, depth=True),
+        Photo("brick", 512, 512, (0.5, 0.5), None, horizon=True),  # courses of a wall
         Photo("grass", 512, 512, (0.5, 0.5), None),
         Photo("gravel", 512, 512, (0.5, 0.5), None),
     )

@@ -6,7 +6,7 @@ from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ._synth_photos import PhotoName, photo_info
+from ._synth_photos import PHOTOS, PhotoName, photo_info
 
 Movement = Literal[
     "static",
@@ -150,6 +150,12 @@ class ShotSpec(BaseModel):
             )
         if self.dutch and self.movement == "roll":
             raise ValueError("dutch and movement 'roll' both roll the camera; use one of them")
+        if self.dutch and not photo_info(self.photo).horizon:
+            shown = ", ".join(name for name, photo in PHOTOS.items() if photo.horizon)
+            raise ValueError(
+                f"dutch needs a photo with a horizon or level lines to tilt ({shown}), "
+                f"not {self.photo!r}: rolled, it shows no Dutch angle"
+            )
         if self.shot_size is not None:
             if photo_info(self.photo).head is None:
                 raise ValueError(

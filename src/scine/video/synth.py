@@ -81,6 +81,7 @@ __all__ = [
     "render",
     "shows",
     "speed_for",
+    "suite_shot",
     "synth_suite",
     "synthetic_models",
     "write_synth_suite",
@@ -254,7 +255,8 @@ def random_spec(
     """A random shot varying ``n_kinds`` of ``kinds`` (the rest neutral), on a random photo.
 
     Dollies are filmed on the photo with measured depth so they show parallax; shot sizes on
-    the astronaut. Draws that cannot be filmed are redrawn (up to 100 times).
+    the astronaut; Dutch angles on a photo with a horizon or level lines. Draws that cannot be
+    filmed are redrawn (up to 100 times).
     """
     unknown = sorted(set(kinds) - set(KINDS))
     if unknown or not kinds:
@@ -306,12 +308,7 @@ def synth_suite(
     videos: list[Video] = []
     truth: list[dict[str, Any]] = []
     for index in range(n):
-        rng = random.Random(f"scine-synth:{seed}:{index}")
-        options: dict[str, Any] = {"size": size, "fps": fps, "seconds": seconds}
-        if rng.random() < mix:
-            spec = random_spec(rng, n_kinds=rng.choice((2, 3)), **options)
-        else:
-            spec = random_spec(rng, kinds=(KINDS[index % len(KINDS)],), **options)
+        spec, render_seed = suite_shot(seed, index, mix, size=size, fps=fps, seconds=seconds)
         shot_id = f"shot-{index:04d}"
         video_id = f"{SUITE_MODEL}/{shot_id}"
         relative = f"videos/{video_id}.mp4"
@@ -320,7 +317,7 @@ def synth_suite(
             out_dir / relative,
             codec,
             crf,
-            rng.getrandbits(31),
+            render_seed,
             preset=preset,
             video_id=video_id,
             prompt_id=shot_id,
@@ -336,6 +333,26 @@ def synth_suite(
         if progress is not None:
             progress(index + 1, n)
     return videos, truth
+
+
+def suite_shot(
+    seed: int,
+    index: int,
+    mix: float = 0.25,
+    *,
+    size: tuple[int, int] = (854, 480),
+    fps: float = 24.0,
+    seconds: float = 5.0,
+) -> tuple[ShotSpec, int]:
+    """Shot ``index`` of the suite of ``seed`` (as ``synth_suite`` draws it): its spec and
+    the seed its render uses. Cheap: nothing is rendered."""
+    rng = random.Random(f"scine-synth:{seed}:{index}")
+    options: dict[str, Any] = {"size": size, "fps": fps, "seconds": seconds}
+    if rng.random() < mix:
+        spec = random_spec(rng, n_kinds=rng.choice((2, 3)), **options)
+    else:
+        spec = random_spec(rng, kinds=(KINDS[index % len(KINDS)],), **options)
+    return spec, rng.getrandbits(31)
 
 
 def write_synth_suite(
@@ -415,6 +432,8 @@ def _draw(kind: str, rng: random.Random, fields: dict[str, Any]) -> Pace | None:
         fields["handheld"] = round(rng.uniform(0.3, 1.0), 2)
     elif kind == "dutch":
         fields["dutch"] = round(rng.choice((-1, 1)) * rng.uniform(8.0, 25.0), 1)
+        if not PHOTOS[fields["photo"]].horizon:
+            fields["photo"] = rng.choice(sorted(name for name, p in PHOTOS.items() if p.horizon))
     elif kind == "shot_size":
         fields["shot_size"] = rng.choice(SHOT_SIZES)
         fields["photo"] = "astronaut"
