@@ -4,7 +4,8 @@
         [--robust 150] [--out results.json]
 
 Renders ``--n`` shots with ``scine videos synth`` (seed 2026: the tests and the probes'
-development set use other seeds) into ``--shots-dir`` (kept and reused), probes each one, and
+development set use other seeds) into ``--shots-dir`` (kept, and reused while the renderer
+draws the same shots and the sources are the same bytes), probes each one, and
 compares every reading with the shot's ground truth, leaf by leaf, on the shots whose truth
 names that leaf: accuracy, with abstentions counted as wrong, and a confusion matrix (truth
 rows, read columns, "-" = abstained). Camera movement is also scored on single-motion shots
@@ -81,9 +82,14 @@ def probe_all(
         return list(pool.map(one, paths))
 
 
+def digest(data: bytes) -> str:
+    """A short name for ``data``: cached renders are found by what they were made from."""
+    return hashlib.sha256(data).hexdigest()[:12]
+
+
 def noisy(clip: Clip) -> Clip:
     """The clip with Gaussian noise of ``NOISE_SIGMA`` levels (seeded by its source)."""
-    rng = np.random.default_rng(int(hashlib.sha256(clip.source.encode()).hexdigest()[:8], 16))
+    rng = np.random.default_rng(int(digest(clip.source.encode())[:8], 16))
     frames = np.clip(clip.frames + rng.normal(0, NOISE_SIGMA, clip.frames.shape), 0, 255)
     frames = frames.astype(np.uint8)
     gray = np.stack([cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY) for frame in frames])
@@ -175,17 +181,17 @@ def scores(
         "read_as_moving": sum(1 for r in steady if r is not None and r.value is not None),
     }
     dutch = [
-        (bool(row["spec"]["dutch"]), read.get("camera.extrinsics.angle"))
+        (bool(row["spec"]["dutch"]), r is not None and r.value == "dutch")
         for read, row in zip(readings, rows, strict=True)
         if row["spec"]["movement"] != "roll"
+        for r in [read.get("camera.extrinsics.angle")]
     ]
     result["dutch_vs_level"] = {
         "shots": len(dutch),
-        "accuracy": round(
-            sum((r is not None and r.value == "dutch") == is_dutch for is_dutch, r in dutch)
-            / max(1, len(dutch)),
-            4,
-        ),
+        "accuracy": round(sum(r == d for d, r in dutch) / max(1, len(dutch)), 4),
+        "dutch_shots": sum(is_dutch for is_dutch, _ in dutch),
+        "dutch_read_level": sum(is_dutch and not read for is_dutch, read in dutch),
+        "level_read_dutch": sum(read and not is_dutch for is_dutch, read in dutch),
     }
     return result
 
@@ -193,7 +199,7 @@ def scores(
 def with_subject(path: Path, row: dict[str, Any], folder: Path) -> tuple[Path, dict[str, Any]]:
     """The shot re-rendered with a ball crossing the frame left to right."""
     spec = ShotSpec(**{**row["spec"], "subject": "left_to_right"})
-    target = folder / path.name
+    target = folder / f"{path.stem}-{digest(spec.model_dump_json().encode())}.mp4"
     if not target.exists():
         render(spec, target, seed=1)
     return target, {**row, "spec": spec.model_dump(mode="json")}
@@ -232,7 +238,7 @@ def as_generated(paths: list[Path], folder: Path) -> list[Path]:
     from scine.video._adapters import write_mp4
 
     folder.mkdir(parents=True, exist_ok=True)
-    targets = [folder / path.name for path in paths]
+    targets = [folder / f"{path.stem}-{digest(path.read_bytes())}.mp4" for path in paths]
     for path, target in zip(paths, targets, strict=True):
         if not target.exists():
             with av.open(str(path)) as container:
