@@ -29,7 +29,7 @@ from ._synth_names import (
     SPEED,
     TEMPERATURE,
 )
-from ._synth_photos import PHOTOS
+from ._synth_photos import HORIZON_PHOTOS, PHOTOS
 from ._synth_spec import DIRECTIONS, LEVELS, LIGHT_MOTIONS, MOVEMENTS, SHOT_SIZES, ShotSpec
 
 if TYPE_CHECKING:
@@ -218,7 +218,7 @@ def _photo(
     elif fields["movement"].startswith("dolly"):
         names = [name for name in names if PHOTOS[name].depth]
     if "dutch" in fields:
-        names = [name for name in names if PHOTOS[name].horizon]
+        names = [name for name in names if name in HORIZON_PHOTOS]
     if angle in ("eye_level", "high") and "dutch" not in fields:
         names = [name for name in names if PHOTOS[name].angle == angle] or names
     if avoided is not None and "dutch" not in fields:

@@ -90,6 +90,9 @@ PHOTOS: dict[str, Photo] = {
     )
 }
 
+HORIZON_PHOTOS: tuple[str, ...] = tuple(sorted(name for name, p in PHOTOS.items() if p.horizon))
+"""The photos a Dutch angle can be filmed on, by name."""
+
 
 def photo_info(name: str) -> Photo:
     """The facts of one photo; a clear error for an unknown name."""

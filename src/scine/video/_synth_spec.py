@@ -6,7 +6,7 @@ from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ._synth_photos import PHOTOS, PhotoName, photo_info
+from ._synth_photos import HORIZON_PHOTOS, PhotoName, photo_info
 
 Movement = Literal[
     "static",
@@ -150,10 +150,10 @@ class ShotSpec(BaseModel):
             )
         if self.dutch and self.movement == "roll":
             raise ValueError("dutch and movement 'roll' both roll the camera; use one of them")
-        if self.dutch and not photo_info(self.photo).horizon:
-            shown = ", ".join(name for name, photo in PHOTOS.items() if photo.horizon)
+        if self.dutch and self.photo not in HORIZON_PHOTOS:
             raise ValueError(
-                f"dutch needs a photo with a horizon or level lines to tilt ({shown}), "
+                "dutch needs a photo with a horizon or level lines to tilt "
+                f"({', '.join(HORIZON_PHOTOS)}), "
                 f"not {self.photo!r}: rolled, it shows no Dutch angle"
             )
         if self.shot_size is not None:

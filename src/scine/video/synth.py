@@ -44,7 +44,7 @@ from ._synth_names import (
     TEMPERATURE,
     TRIPOD_MOVES,
 )
-from ._synth_photos import PHOTOS, photo_info
+from ._synth_photos import HORIZON_PHOTOS, PHOTOS, photo_info
 from ._synth_spec import (
     DIRECTIONS,
     LEVELS,
@@ -432,8 +432,8 @@ def _draw(kind: str, rng: random.Random, fields: dict[str, Any]) -> Pace | None:
         fields["handheld"] = round(rng.uniform(0.3, 1.0), 2)
     elif kind == "dutch":
         fields["dutch"] = round(rng.choice((-1, 1)) * rng.uniform(8.0, 25.0), 1)
-        if not PHOTOS[fields["photo"]].horizon:
-            fields["photo"] = rng.choice(sorted(name for name, p in PHOTOS.items() if p.horizon))
+        if fields["photo"] not in HORIZON_PHOTOS:
+            fields["photo"] = rng.choice(HORIZON_PHOTOS)
     elif kind == "shot_size":
         fields["shot_size"] = rng.choice(SHOT_SIZES)
         fields["photo"] = "astronaut"
