@@ -48,6 +48,27 @@ def test_names_and_synonyms_with_their_values() -> None:
     assert result["setup.scene.set_design.environment.time_of_day"] == "dawn"
 
 
+def test_phrases_of_different_leaves_may_share_words() -> None:
+    result = found("Handheld camera follows the runner.")
+    assert result["camera.trajectory.rig"] == "handheld"
+    assert result["camera.trajectory.movement"] == "tracking"
+
+
+def test_a_phrase_inside_a_longer_one_is_not_read() -> None:
+    result = found("The camera moves slowly.")
+    assert result == {"camera.trajectory.speed": "slow"}
+
+
+def test_overlapping_phrases_of_one_leaf_are_one_mention() -> None:
+    movement = "camera.trajectory.movement"
+    assert found("The camera pans left across the room.")[movement] == "pan_left"
+    assert found("The camera pans slowly across the valley.") == {movement: None}
+    spots = TAXONOMY.spot("The skyline comes into focus out of a grey blur.")
+    assert [(spot.phrase, spot.targets) for spot in spots] == [
+        ("comes into focus", (("camera.intrinsics.focus_change", "focus_in"),))
+    ]
+
+
 def test_one_category_per_leaf_first_value_wins_and_questions_render() -> None:
     (categories,) = LEXICON.categorize(["The camera pans left, then pans right."])
     movement = [c for c in categories if c.node == "camera.trajectory.movement"]

@@ -96,25 +96,28 @@ class Lexicon:
         return _best_per_target(found, limit=None)
 
     def spot(self, text: str) -> list[Spot]:
-        """Every leaf or value name or synonym written in the text, leftmost-longest first.
+        """Every leaf or value name or synonym written in the text, in order of position.
 
         Matching is on whole normalized tokens, so "pans left" is found in "The camera pans
-        left slowly" but "pan" is not found in "panorama". Overlapping phrases are resolved in
-        favour of the one that starts first, then the longest.
+        left slowly" but "pan" is not found in "panorama". A phrase lying inside a longer one
+        found ("camera moves" in "camera moves slowly") is not reported. Phrases that overlap
+        otherwise are both reported when they name different leaves ("handheld camera" and
+        "camera follows" in "handheld camera follows"); when they name the same leaf they are
+        one mention, and the one naming a value stands, else the first ("comes into focus",
+        not "focus out", in "comes into focus out of a blur").
         """
         tokens = normalize(text).split()
         spots: list[Spot] = []
-        index = 0
-        while index < len(tokens):
-            for candidate in self._spottable.get(tokens[index], ()):
+        reach = 0
+        for index, token in enumerate(tokens):
+            for candidate in self._spottable.get(token, ()):
                 end = index + len(candidate)
                 if tuple(tokens[index:end]) == candidate:
-                    phrase = " ".join(candidate)
-                    spots.append(Spot(phrase, index, end, self._targets(phrase)))
-                    index = end
+                    if end > reach:
+                        phrase = " ".join(candidate)
+                        _add_spot(spots, Spot(phrase, index, end, self._targets(phrase)))
+                        reach = end
                     break
-            else:
-                index += 1
         return spots
 
     def _targets(self, phrase: str) -> tuple[tuple[str, str | None], ...]:
@@ -145,6 +148,29 @@ class Lexicon:
             if score > 0:
                 found.append(_match(entry, score))
         return _best_per_target(found, limit)
+
+
+def _add_spot(spots: list[Spot], spot: Spot) -> None:
+    """Append a spot, or let it replace (or yield to) an overlapping one of the same leaf."""
+    for position in range(len(spots) - 1, -1, -1):
+        held = spots[position]
+        if held.end <= spot.start:
+            break
+        shared = _leaves(held) & _leaves(spot)
+        if shared:
+            if any(_names_value(spot, leaf) and not _names_value(held, leaf) for leaf in shared):
+                del spots[position]
+                spots.append(spot)
+            return
+    spots.append(spot)
+
+
+def _leaves(spot: Spot) -> set[str]:
+    return {node for node, _ in spot.targets}
+
+
+def _names_value(spot: Spot, leaf: str) -> bool:
+    return any(node == leaf and value is not None for node, value in spot.targets)
 
 
 def _entries(node: Node) -> Iterable[_Entry]:
