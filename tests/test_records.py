@@ -139,7 +139,7 @@ def test_blank_lines_are_allowed(tmp_path: Path) -> None:
 
 def test_invalid_json_names_line_and_column(tmp_path: Path) -> None:
     path = write_lines(tmp_path / "q.jsonl", good_line(QUESTION), '{"id": "q2", ')
-    with pytest.raises(RecordError, match=rf"^{path}:2: invalid JSON at column \d+"):
+    with pytest.raises(RecordError, match=rf"^{path}:2: invalid JSON: .* \(column \d+\)"):
         read_jsonl(path, Question)
 
 
@@ -212,13 +212,15 @@ def test_unknown_node_is_rejected_against_the_taxonomy(tmp_path: Path, tiny: Tax
     bad = good_line(PROMPT, controls=[{"node": "camera.extrinsics.angel", "value": "dutch"}])
     path = write_lines(tmp_path / "p.jsonl", good_line(PROMPT, id="p0"), bad)
     assert len(read_jsonl(path, Prompt)) == 2  # without a taxonomy, ids are not checked
-    with pytest.raises(RecordError, match=rf"^{path}:2: field 'controls\.0': unknown taxonomy"):
+    with pytest.raises(
+        RecordError, match=rf"^{path}:2: field 'controls\.0\.node': unknown taxonomy"
+    ):
         read_jsonl(path, Prompt, tiny)
 
 
 def test_unknown_value_is_rejected_against_the_taxonomy(tmp_path: Path, tiny: Taxonomy) -> None:
     path = write_lines(tmp_path / "q.jsonl", good_line(QUESTION, value="sideways"))
-    with pytest.raises(RecordError, match=rf"^{path}:1: field 'node': .*valid values: low, dutch"):
+    with pytest.raises(RecordError, match=rf"^{path}:1: field 'value': .*valid values: low, dutch"):
         read_jsonl(path, Question, tiny)
 
 

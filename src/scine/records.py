@@ -59,7 +59,8 @@ class Record(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     def controls_to_check(self) -> Iterator[tuple[str, str, str | None]]:
-        """(field, node id, value) triples that must be valid taxonomy controls."""
+        """(field prefix, node id, value) of each pair that must be a valid taxonomy control;
+        the fields are named ``<prefix>node`` and ``<prefix>value``."""
         return iter(())
 
 
@@ -88,7 +89,7 @@ class Prompt(Record):
 
     def controls_to_check(self) -> Iterator[tuple[str, str, str | None]]:
         for index, control in enumerate(self.controls):
-            yield f"controls.{index}", control.node, control.value
+            yield f"controls.{index}.", control.node, control.value
 
 
 class Question(Record):
@@ -101,7 +102,7 @@ class Question(Record):
     text: Annotated[str, Field(min_length=1)]
 
     def controls_to_check(self) -> Iterator[tuple[str, str, str | None]]:
-        yield "node", self.node, self.value
+        yield "", self.node, self.value
 
 
 class Video(Record):
@@ -117,6 +118,11 @@ class Video(Record):
     width: Annotated[int, Field(gt=0)]
     height: Annotated[int, Field(gt=0)]
     provenance: dict[str, JsonValue] = Field(default_factory=dict)
+
+    def file(self, root: str | Path) -> Path:
+        """Where the video's file is: ``path``, taken relative to ``root`` unless absolute."""
+        path = Path(self.path)
+        return path if path.is_absolute() else Path(root) / path
 
 
 class Rating(Record):
@@ -168,7 +174,7 @@ def read_jsonl(path: str | Path, kind: type[R], taxonomy: Taxonomy | None = None
             rows.append(json.loads(line))
         except json.JSONDecodeError as exc:
             raise RecordError(
-                f"{path}:{number}: invalid JSON at column {exc.colno}: {exc.msg}"
+                f"{path}:{number}: invalid JSON: {exc.msg} (column {exc.colno})"
             ) from exc
         lines.append(number)
     return _validate(rows, kind, taxonomy, lambda index: f"{path}:{lines[index]}")
@@ -226,7 +232,8 @@ def read_parquet(path: str | Path, kind: type[R], taxonomy: Taxonomy | None = No
                     row[name] = json.loads(row[name])
                 except json.JSONDecodeError as exc:
                     raise RecordError(
-                        f"{path}: row {number}: field '{name}': invalid JSON: {exc.msg}"
+                        f"{path}: row {number}: field '{name}': invalid JSON: {exc.msg} "
+                        f"(column {exc.colno})"
                     ) from exc
     return _validate(rows, kind, taxonomy, lambda index: f"{path}: row {index + 1}")
 
@@ -311,11 +318,15 @@ def _check_controls(
     records: Sequence[Record], taxonomy: Taxonomy, where: Callable[[int], str]
 ) -> None:
     for index, record in enumerate(records):
-        for field, node, value in record.controls_to_check():
+        for prefix, node, value in record.controls_to_check():
             try:
-                taxonomy.check_control(node, value)
+                leaf = taxonomy.leaf(node)
             except KeyError as exc:
-                raise RecordError(f"{where(index)}: field '{field}': {exc.args[0]}") from None
+                raise RecordError(f"{where(index)}: field '{prefix}node': {exc.args[0]}") from None
+            try:
+                leaf.check(value)
+            except KeyError as exc:
+                raise RecordError(f"{where(index)}: field '{prefix}value': {exc.args[0]}") from None
 
 
 def _atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:

@@ -50,6 +50,13 @@ def test_ratings_jsonl_reads_like_parquet(study_folder: Path, tmp_path: Path) ->
     pd.testing.assert_frame_equal(from_jsonl, load_study(study_folder).items)
 
 
+def test_two_ratings_files_are_refused(study_folder: Path, tmp_path: Path) -> None:
+    folder = copy(study_folder, tmp_path)
+    write_jsonl(folder / "ratings.jsonl", read_parquet(folder / "ratings.parquet", Rating))
+    with pytest.raises(StudyError, match=r"both ratings\.parquet and ratings\.jsonl"):
+        load_study(folder)
+
+
 def test_score_out_of_range_names_row_and_field(study_folder: Path, tmp_path: Path) -> None:
     folder = copy(study_folder, tmp_path)
     table = pq.read_table(folder / "ratings.parquet").to_pandas()

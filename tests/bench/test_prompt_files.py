@@ -77,8 +77,14 @@ def test_prompt_records_are_checked_against_the_taxonomy(tmp_path: Path) -> None
     assert [p.id for p in read_prompt_file(path, load_taxonomy()).prompts] == ["p1"]
     bad = good.model_dump(mode="json") | {"id": "p2", "controls": [{"node": "camera.nowhere"}]}
     path.write_text(good.model_dump_json() + "\n" + json.dumps(bad) + "\n", encoding="utf-8")
-    with pytest.raises(PromptFileError, match=r"p\.jsonl:2: field 'controls\.0'"):
+    with pytest.raises(PromptFileError, match=r"p\.jsonl:2: field 'controls\.0\.node'"):
         read_prompt_file(path, load_taxonomy())
+
+
+@pytest.mark.parametrize(("name", "data"), [("p.txt", ""), ("p.jsonl", ""), ("p.json", "[]")])
+def test_a_file_without_prompts_is_an_error(tmp_path: Path, name: str, data: str) -> None:
+    with pytest.raises(PromptFileError, match=rf"{name}: no prompts in the file"):
+        read_prompt_file(write(tmp_path, name, data))
 
 
 def test_unknown_suffix(tmp_path: Path) -> None:

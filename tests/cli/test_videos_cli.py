@@ -54,7 +54,7 @@ def test_a_bad_file_fails_the_import_unless_skipped(tmp_path: Path, suite: Path)
     out = tmp_path / "videos.jsonl"
     base = ("videos", "import", "--prompts", str(suite), "--map", str(mapping), "--out", str(out))
     printed = invoke(*base, code=1)
-    assert "line 3: empty.mp4: empty file (0 bytes)" in printed
+    assert "map.csv:3: empty.mp4: empty file (0 bytes)" in printed
     assert "1 bad file(s); fix them or pass --skip-bad" in printed
     assert not out.exists()
     printed = invoke(*base, "--skip-bad")

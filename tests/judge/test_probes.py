@@ -176,6 +176,46 @@ def test_cli_judge_run_writes_ratings_and_a_report(shots: dict[str, Path], tmp_p
     assert read_jsonl(out, Rating) == ratings
 
 
+def test_cli_judge_run_refuses_missing_files_and_names_videos_not_asked_about(
+    shots: dict[str, Path], tmp_path: Path
+) -> None:
+    videos = videos_of(shots)
+    write_jsonl(tmp_path / "videos.jsonl", videos)
+    write_jsonl(tmp_path / "questions.jsonl", questions_for("black"))  # none about m/gone
+    out = tmp_path / "ratings.jsonl"
+    args = ["judge", "run", "--videos", str(tmp_path / "videos.jsonl"), "--no-cache"]
+    args += ["--questions", str(tmp_path / "questions.jsonl"), "--out", str(out)]
+    result = runner.invoke(app, [*args, "--root", str(shots["black"].parent)])
+    assert result.exit_code == 1
+    assert "videos.jsonl: 1 video file(s) not found (video 'm/gone': field 'path':" in " ".join(
+        result.output.split()
+    )
+    assert not out.exists()
+    present = [video for video in videos if video.id != "m/gone"]
+    write_jsonl(tmp_path / "videos.jsonl", present)
+    result = runner.invoke(app, [*args, "--root", str(shots["black"].parent)])
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert f"{len(present) - 1} video(s) have no question in" in said
+    report = json.loads((tmp_path / "ratings.report.json").read_text())
+    assert "m/black" not in report["videos_without_questions"]
+    assert len(report["videos_without_questions"]) == len(present) - 1
+
+
+def test_cli_judge_run_names_a_video_it_cannot_read(tmp_path: Path) -> None:
+    (tmp_path / "bad.mp4").write_bytes(b"not a video")
+    video = Video(id="m/bad", prompt_id="black", model="m", path="bad.mp4", **FORMAT)
+    write_jsonl(tmp_path / "videos.jsonl", [video])
+    write_jsonl(tmp_path / "questions.jsonl", questions_for("black"))
+    args = ["judge", "run", "--videos", str(tmp_path / "videos.jsonl"), "--no-cache"]
+    args += ["--questions", str(tmp_path / "questions.jsonl")]
+    result = runner.invoke(app, [*args, "--out", str(tmp_path / "ratings.jsonl")])
+    assert result.exit_code == 1
+    said = " ".join(result.output.split())
+    assert "got no score, first video 'm/bad': " in said
+    assert "bad.mp4" in said
+
+
 def test_sharded_runs_merge_into_the_ratings_of_one_run(
     shots: dict[str, Path], tmp_path: Path
 ) -> None:

@@ -338,7 +338,16 @@ def test_missing_file(tmp_path: Path) -> None:
 def test_not_a_video(tmp_path: Path) -> None:
     path = tmp_path / "notes.mp4"
     path.write_text("not a video\n")
-    with pytest.raises(SamplingError, match=r"notes\.mp4: not a readable video file"):
+    with pytest.raises(
+        SamplingError, match=r"notes\.mp4: not a readable video file \(Invalid data found"
+    ):
+        sample_frames(path)
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    path = tmp_path / "empty.mp4"
+    path.touch()
+    with pytest.raises(SamplingError, match=r"empty\.mp4: empty file \(0 bytes\)$"):
         sample_frames(path)
 
 

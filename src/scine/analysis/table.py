@@ -154,10 +154,15 @@ def _read(path: Path, kind: Any, taxonomy: Taxonomy | None) -> list[Any]:
 
 
 def _ratings_path(folder: Path) -> Path:
-    for name in ("ratings.parquet", "ratings.jsonl"):
-        if (folder / name).exists():
-            return folder / name
-    raise StudyError(f"{folder}: no ratings.parquet or ratings.jsonl")
+    names = ("ratings.parquet", "ratings.jsonl")
+    found = [folder / name for name in names if (folder / name).exists()]
+    if not found:
+        raise StudyError(f"{folder}: no ratings.parquet or ratings.jsonl")
+    if len(found) > 1:
+        raise StudyError(
+            f"{folder}: both ratings.parquet and ratings.jsonl; keep only the one to analyse"
+        )
+    return found[0]
 
 
 def _count(excluded: dict[str, int], reason: str, count: int) -> None:

@@ -46,8 +46,18 @@ class PromptFile:
 def read_prompt_file(
     path: str | Path, taxonomy: Taxonomy | None = None, skip_invalid: bool = False
 ) -> PromptFile:
-    """Read prompts by the file's suffix: .txt, .jsonl (Prompt records), .csv or .json."""
+    """Read prompts by the file's suffix: .txt, .jsonl (Prompt records), .csv or .json.
+
+    A file holding no prompt at all (nothing skipped either) is an error.
+    """
     path = Path(path)
+    result = _read_by_suffix(path, taxonomy, skip_invalid)
+    if not result.prompts and not result.skipped:
+        raise PromptFileError(f"{path}: no prompts in the file")
+    return result
+
+
+def _read_by_suffix(path: Path, taxonomy: Taxonomy | None, skip_invalid: bool) -> PromptFile:
     suffix = path.suffix.lower()
     if suffix == ".jsonl":
         return _from_records(path, taxonomy, skip_invalid)
@@ -93,7 +103,9 @@ def _json_rows(path: Path, text: str) -> list[tuple[int, str, bytes]]:
     try:
         items: Any = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise PromptFileError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from exc
+        raise PromptFileError(
+            f"{path}:{exc.lineno}: invalid JSON: {exc.msg} (column {exc.colno})"
+        ) from exc
     if not isinstance(items, list):
         raise PromptFileError(f"{path}: expected a JSON list of prompts")
     rows = []

@@ -115,9 +115,19 @@ def run_command(
             fail("--prompt-swap rates a sample of all videos: run it without --shard")
         video_records = shard_of(video_records, *sharded)
         out = shard_path(out, *sharded)
+    _check_files(videos, video_records, folder)
     default_cache = "probe-cache.sqlite" if judge == "probes" else "judge-cache.sqlite"
     store = None if no_cache else ResponseCache(cache or out.parent / default_cache)
     report: dict[str, Any] = {"judge": judge, "videos": str(videos), "questions": str(questions)}
+    asked_prompts = {question.prompt_id for question in question_records}
+    unasked = [video.id for video in video_records if video.prompt_id not in asked_prompts]
+    if unasked:
+        report["videos_without_questions"] = unasked
+        error_console.print(
+            f"[yellow]note[/] {len(unasked)} video(s) have no question in {questions} "
+            f"(e.g. {unasked[0]!r}): they get no rating (listed in the report)",
+            soft_wrap=True,
+        )
     texts: dict[str, str] = {}
     if judge != "probes":
         prompt_file = prompts or questions.with_name("prompts.jsonl")
@@ -179,7 +189,10 @@ def run_command(
     report_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     console.print(f"wrote {out}: {_said(report['counts'])}; report {report_path}", soft_wrap=True)
     if rated.broken:
-        fail(f"{len(rated.broken)} video(s) or question(s) got no score (listed in {report_path})")
+        fail(
+            f"{len(rated.broken)} video(s) or question(s) got no score, first {rated.broken[0]} "
+            f"(all listed in {report_path})"
+        )
 
 
 @app.command("merge")
@@ -196,6 +209,19 @@ def merge_command(
         fail(str(exc))
     write_jsonl(out, merged.ratings)
     console.print(f"wrote {out}: {len(merged.ratings)} rating(s) from {len(merged.shards)} shards")
+
+
+def _check_files(source: Path, videos: list[Video], root: Path) -> None:
+    """Fail, naming the records, unless every video's file is there."""
+    missing = [video for video in videos if not video.file(root).is_file()]
+    if not missing:
+        return
+    shown = "; ".join(f"video {v.id!r}: field 'path': {v.file(root)}" for v in missing[:5])
+    more = f"; and {len(missing) - 5} more" if len(missing) > 5 else ""
+    fail(
+        f"{source}: {len(missing)} video file(s) not found ({shown}{more}); paths are relative "
+        f"to --root, default the folder of --videos"
+    )
 
 
 def _said(counts: dict[str, Any]) -> str:

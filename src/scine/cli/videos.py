@@ -64,7 +64,7 @@ def import_command(
     report_path = out.with_name(f"{out.stem}.report.json")
     write_import_report(report, report_path)
     for bad in report.bad[:10]:
-        where = f"line {bad.line}: " if bad.line else ""
+        where = f"{mapping}:{bad.line}: " if bad.line else ""
         error_console.print(f"[red]bad[/] {where}{bad.path}: {bad.reason}", soft_wrap=True)
     if len(report.bad) > 10:
         error_console.print(f"... and {len(report.bad) - 10} more bad files (see {report_path})")

@@ -101,7 +101,7 @@ def rate_with_probes(
 
     def read(video: Video) -> tuple[Video, list[Reading] | str, bool]:
         """The video's readings (or why it cannot be read), and whether they were cached."""
-        path = Path(video.path) if Path(video.path).is_absolute() else root / video.path
+        path = video.file(root)
         key = _cache_key(path) if cache is not None else None
         if cache is not None and key is not None and (stored := cache.get(key)) is not None:
             return video, [Reading(**reading) for reading in json.loads(stored)], True

@@ -171,7 +171,7 @@ def _jobs(
         )
     jobs = []
     for video in videos:
-        path = Path(video.path) if Path(video.path).is_absolute() else root / video.path
+        path = video.file(root)
         digest = video_digest(path)
         groups: dict[VideoSampling, list[Question]] = defaultdict(list)
         for question in by_prompt[video.prompt_id]:

@@ -30,7 +30,6 @@ __all__ = [
     "missing_videos",
     "split_by_prompt",
     "study_pairs",
-    "video_path",
 ]
 
 _OUTCOMES = {"a": OUTCOME_A, "b": OUTCOME_B, "tie": OUTCOME_TIE}
@@ -95,11 +94,6 @@ def split_by_prompt(
     return train, validation
 
 
-def video_path(video: Video, root: Path) -> Path:
-    """Where a video's file is: its path, relative to ``root`` unless absolute."""
-    return Path(video.path) if Path(video.path).is_absolute() else root / video.path
-
-
 def missing_videos(videos: Iterable[Video], root: Path) -> list[str]:
     """The files of ``videos`` that are not on disk."""
-    return sorted(str(video_path(v, root)) for v in videos if not video_path(v, root).is_file())
+    return sorted(str(v.file(root)) for v in videos if not v.file(root).is_file())

@@ -25,7 +25,7 @@ from scine.video.sample import sample_frames
 from scine.vlm.qwen import QwenVL, VideoPatches
 
 from .checkpoint import TrainSettings, attach_lora, save_reward
-from .data import Pair, PairError, missing_videos, split_by_prompt, study_pairs, video_path
+from .data import Pair, PairError, missing_videos, split_by_prompt, study_pairs
 from .loss import OUTCOME_A, OUTCOME_TIE, bradley_terry_loss
 from .model import RewardInput, RewardModel
 
@@ -77,7 +77,7 @@ class _Items:
 
     def _patches(self, video_id: str) -> VideoPatches:
         video = self.videos[video_id]
-        frames = sample_frames(video_path(video, self.root), self.settings.sampling)
+        frames = sample_frames(video.file(self.root), self.settings.sampling)
         return self.qwen.patches(frames.frames, frames.rate)
 
     def item(self, video_id: str, question_id: str) -> RewardInput:

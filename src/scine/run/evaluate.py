@@ -48,9 +48,14 @@ class Rated:
     details: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def broken(self) -> list[Any]:
-        """Videos that could not be read and questions that got no answer."""
-        return list(self.details.get("unreadable") or self.details.get("failures") or [])
+    def broken(self) -> list[str]:
+        """Videos that could not be read and questions that got no answer, each with why."""
+        unreadable = self.details.get("unreadable") or {}
+        failures = self.details.get("failures") or []
+        return [f"video {video!r}: {why}" for video, why in unreadable.items()] + [
+            f"video {f['video_id']!r}, question {f['question_id']!r}: {f['reason']}"
+            for f in failures
+        ]
 
 
 def parse_judge(spec: str) -> tuple[str, str]:

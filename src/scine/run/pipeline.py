@@ -404,8 +404,8 @@ def _evaluate(run: _Run) -> list[Path]:
         report_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
         if rated.broken:
             run.display.say(
-                f"{label}: {len(rated.broken)} video(s) or question(s) got no score "
-                f"(listed in {report_path})"
+                f"{label}: {len(rated.broken)} video(s) or question(s) got no score, first "
+                f"{rated.broken[0]} (all listed in {report_path})"
             )
         written += [path, report_path]
     return written

@@ -292,7 +292,7 @@ def _jsonl_rows(mapping: Path, text: str) -> list[_Row]:
             data = json.loads(line)
         except json.JSONDecodeError as exc:
             raise VideoImportError(
-                f"{where}: invalid JSON at column {exc.colno}: {exc.msg}"
+                f"{where}: invalid JSON: {exc.msg} (column {exc.colno})"
             ) from exc
         if not isinstance(data, dict):
             raise VideoImportError(f"{where}: expected a JSON object with keys {_HEADER}")

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from av.container import InputContainer
     from av.video.stream import VideoStream
 
-__all__ = ["MAX_PIXELS", "MAX_SIDE", "VIDEO_EXTENSIONS", "Probe", "probe"]
+__all__ = ["MAX_PIXELS", "MAX_SIDE", "VIDEO_EXTENSIONS", "Probe", "ffmpeg_reason", "probe"]
 
 MAX_SIDE = 8192
 MAX_PIXELS = 40_000_000
@@ -80,7 +80,9 @@ def probe(path: str | Path) -> Probe:
     try:
         container = av.open(path, "r")
     except (av.FFmpegError, OSError) as exc:
-        reason = _cut_short(path, size) or f"not a video container FFmpeg can read: {_why(exc)}"
+        reason = (
+            _cut_short(path, size) or f"not a video container FFmpeg can read: {ffmpeg_reason(exc)}"
+        )
         if path.suffix.lower() not in VIDEO_EXTENSIONS:
             reason = f"{_bad_extension(path)}; the content is {reason}"
         return Probe(ok=False, reason=reason, size_bytes=size)
@@ -88,7 +90,7 @@ def probe(path: str | Path) -> Probe:
         with container:
             return _probe_open(path, size, container)
     except (av.FFmpegError, OSError) as exc:
-        return Probe(ok=False, reason=f"cannot read: {_why(exc)}", size_bytes=size)
+        return Probe(ok=False, reason=f"cannot read: {ffmpeg_reason(exc)}", size_bytes=size)
 
 
 def _probe_open(path: Path, size: int, container: InputContainer) -> Probe:
@@ -148,7 +150,7 @@ def _decode_all(path: Path, container: InputContainer, stream: VideoStream, foun
         for _ in container.decode(stream):
             decoded += 1
     except av.FFmpegError as exc:
-        error = _why(exc)
+        error = ffmpeg_reason(exc)
     fps = _fps(stream, container, decoded)
     duration = _duration(stream, container, decoded, fps)
     expected, slack = _expected_frames(stream, duration, fps)
@@ -208,7 +210,7 @@ def _bad_extension(path: Path) -> str:
     return f"extension {path.suffix} is not a video file type ({_TYPES})"
 
 
-def _why(exc: BaseException) -> str:
+def ffmpeg_reason(exc: BaseException) -> str:
     """FFmpeg's message without the file name PyAV appends."""
     strerror = getattr(exc, "strerror", None)
     return str(strerror) if strerror else str(exc)

@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from .probe import ffmpeg_reason
+
 if TYPE_CHECKING:
     import numpy as np
     from av.container import InputContainer
@@ -372,10 +374,12 @@ def _opened(path: Path) -> Iterator[tuple[InputContainer, VideoStream]]:
         raise SamplingError(f"{path}: no such file")
     if not path.is_file():
         raise SamplingError(f"{path}: not a file")
+    if path.stat().st_size == 0:
+        raise SamplingError(f"{path}: empty file (0 bytes)")
     try:
         container = av.open(str(path), mode="r", options=PROBE_OPTIONS)
     except av.FFmpegError as exc:
-        raise SamplingError(f"{path}: not a readable video file ({exc})") from exc
+        raise SamplingError(f"{path}: not a readable video file ({ffmpeg_reason(exc)})") from exc
     try:
         stream = container.streams.best("video")
         if not isinstance(stream, av.VideoStream):
@@ -383,7 +387,7 @@ def _opened(path: Path) -> Iterator[tuple[InputContainer, VideoStream]]:
             raise SamplingError(f"{path}: no video stream (streams found: {found})")
         yield container, stream
     except av.FFmpegError as exc:
-        raise SamplingError(f"{path}: cannot decode the video: {exc}") from exc
+        raise SamplingError(f"{path}: cannot decode the video: {ffmpeg_reason(exc)}") from exc
     finally:
         container.close()
 
