@@ -3,6 +3,7 @@ each security rule."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -113,6 +114,49 @@ def test_a_submission_is_stored_once_and_the_queue_moves_on(
         "missing"
         in client.post(f"/api/task/{task.id}", json=short, headers=headers).json()["detail"]
     )
+
+
+def test_a_ballot_carries_a_whole_score_or_an_explicit_null(
+    served: tuple[TestClient, dict[str, str], object, Path],
+) -> None:
+    client, tokens, engine, _ = served
+    sign_in(client, tokens["ann"])
+    task = first_task(engine, "ann")
+    headers = {"X-CSRF-Token": csrf(client, task.id)}
+    ballots = full_ballots(engine, task)
+    first, rest = ballots[0], ballots[1:]
+    no_score = {key: value for key, value in first.items() if key != "score"}
+    for bad in ({**first, "score": True}, {**first, "score": "3"}, no_score):
+        response = client.post(
+            f"/api/task/{task.id}", json={"ballots": [bad, *rest]}, headers=headers
+        )
+        assert response.status_code == 422, bad
+        assert response.json()["detail"][0]["loc"][-1] == "score"
+        assert "input" not in response.json()["detail"][0]
+    text = json.dumps({"ballots": [{**first, "score": float("nan")}, *rest]})
+    assert "NaN" in text
+    json_headers = {**headers, "Content-Type": "application/json"}
+    assert (
+        client.post(f"/api/task/{task.id}", content=text, headers=json_headers).status_code == 422
+    )
+    with Session(engine) as session:  # type: ignore[arg-type]
+        assert session.query(schema.Vote).filter_by(task_id=task.id).count() == 0
+    unsure = {"ballots": [{**first, "score": None}, *rest]}
+    assert client.post(f"/api/task/{task.id}", json=unsure, headers=headers).status_code == 200
+
+
+def test_odd_tokens_and_task_ids_are_refused_not_crashed_on(
+    served: tuple[TestClient, dict[str, str], object, Path],
+) -> None:
+    client, tokens, engine, _ = served
+    sign_in(client, tokens["ann"])
+    task = first_task(engine, "ann")
+    body = {"ballots": full_ballots(engine, task)}
+    odd = {"X-CSRF-Token": b"\xe9"}  # not ASCII
+    assert client.post(f"/api/task/{task.id}", json=body, headers=odd).status_code == 403
+    huge = 10**20  # beyond the database's integers
+    assert client.get(f"/task/{huge}").status_code == 422
+    assert client.get(f"/media/task/{huge}/left").status_code == 422
 
 
 def test_no_cookie_no_csrf_no_entry(

@@ -21,13 +21,15 @@ from datetime import UTC, datetime
 from functools import partial
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import FastAPI, HTTPException, Request
+from fastapi import Path as PathParameter
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 from sqlalchemy import Engine, bindparam, func, select
 from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -53,19 +55,35 @@ MAX_BODY = 256 * 1024
 """The largest request body accepted, in bytes (a task's votes take a few kilobytes)."""
 
 SIDES = ("left", "right")
+MAX_REPORTED_PROBLEMS = 20
+"""At most this many problems of an invalid request are described in its 422 reply."""
+
+TaskId = Annotated[int, PathParameter(ge=1, le=2**63 - 1)]
+"""A task's id in a URL: within the database's integer range (beyond it no task exists)."""
 
 
 class BallotIn(BaseModel):
-    """One answer as the page sends it: a side, a question, a score or null."""
+    """One answer as the page sends it: a side, a question, and a whole score from 1 to 5
+    or an explicit null ("can't judge"); a score left out, true, "3" or 3.5 is refused."""
 
     side: str = Field(pattern="^(left|right)$")
     question: str = Field(max_length=400)
-    score: int | None = Field(default=None, ge=1, le=5)
+    score: Annotated[StrictInt, Field(ge=1, le=5)] | None
     comment: str | None = Field(default=None, max_length=2000)
 
 
 class SubmissionIn(BaseModel):
     ballots: list[BallotIn] = Field(max_length=2000)
+
+
+async def _invalid_request(request: Request, exc: RequestValidationError) -> Response:
+    """A 422 naming where and what is wrong, without echoing the input back (it may be
+    large, or hold values such as NaN that JSON cannot carry)."""
+    problems = [
+        {"loc": list(error["loc"]), "msg": error["msg"], "type": error["type"]}
+        for error in exc.errors()[:MAX_REPORTED_PROBLEMS]
+    ]
+    return JSONResponse({"detail": problems}, status_code=422)
 
 
 def make_app(engine: Engine, media: str | Path, *, secret: bytes | None = None) -> FastAPI:
@@ -94,6 +112,7 @@ def make_app(engine: Engine, media: str | Path, *, secret: bytes | None = None) 
     writers = ThreadPoolExecutor(1 if engine.dialect.name == "sqlite" else 8, "scine-writer")
 
     app.add_middleware(BodyLimit, limit=MAX_BODY)
+    app.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]
     signed_in: dict[str, Person] = {}  # by token: accounts do not change during a study
 
     def who(session: Session, request: Request, *, admin: bool = False) -> Person:
@@ -148,7 +167,7 @@ def make_app(engine: Engine, media: str | Path, *, secret: bytes | None = None) 
         )
 
     @app.get("/task/{task_id}", response_class=HTMLResponse)
-    def task_page(request: Request, task_id: int) -> Response:
+    def task_page(request: Request, task_id: TaskId) -> Response:
         with Session(engine) as session:
             person = who(session, request)
             task = own_task(session, person, task_id)
@@ -177,7 +196,7 @@ def make_app(engine: Engine, media: str | Path, *, secret: bytes | None = None) 
         return templates.TemplateResponse(request, "task.html", context)
 
     @app.post("/api/task/{task_id}")
-    async def submit_task(request: Request, task_id: int, body: SubmissionIn) -> Response:
+    async def submit_task(request: Request, task_id: TaskId, body: SubmissionIn) -> Response:
         store = partial(store_task, request, task_id, body)
         stored, waiting = await asyncio.get_running_loop().run_in_executor(writers, store)
         return JSONResponse(
@@ -189,9 +208,8 @@ def make_app(engine: Engine, media: str | Path, *, secret: bytes | None = None) 
         the votes stored and the annotator's next task not yet submitted, if any."""
         with Session(engine) as session, session.begin():
             person = who(session, request)
-            if not secrets.compare_digest(
-                request.headers.get("x-csrf-token", ""), csrf_token(key, person.token_hash)
-            ):
+            sent = request.headers.get("x-csrf-token", "").encode("utf-8", "surrogateescape")
+            if not secrets.compare_digest(sent, csrf_token(key, person.token_hash).encode()):
                 raise HTTPException(403, "missing or wrong CSRF token: reload the page")
             ballots = [Ballot(b.side, b.question, b.score, b.comment) for b in body.ballots]
             try:
@@ -203,7 +221,7 @@ def make_app(engine: Engine, media: str | Path, *, secret: bytes | None = None) 
                 raise HTTPException(422, str(exc)) from exc
 
     @app.get("/media/task/{task_id}/{side}")
-    def media_for(request: Request, task_id: int, side: str) -> Response:
+    def media_for(request: Request, task_id: TaskId, side: str) -> Response:
         if side not in SIDES:
             raise HTTPException(404, "no such side")
         with Session(engine) as session:
