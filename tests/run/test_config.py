@@ -23,7 +23,7 @@ def test_the_written_configuration_reads_back_the_same(tmp_path: Path) -> None:
     path = tmp_path / "run.toml"
     config = RunConfig.model_validate(
         {
-            "models": [{"name": "wan", "params": {"num_inference_steps": 4}}],
+            "models": [{"name": "wan2.1-1.3b", "params": {"num_inference_steps": 4}}],
             "evaluators": [{"judge": "openai:qwen", "base_url": "http://127.0.0.1:1/v1"}],
             "human": {"source": "none"},
         }
@@ -38,9 +38,20 @@ def test_the_written_configuration_reads_back_the_same(tmp_path: Path) -> None:
         ("[suite]\nprompts = -1\n", "suite.prompts: Input should be greater than or equal to 0"),
         ("[suite]\ncolour = 1\n", "suite.colour: Extra inputs are not permitted"),
         ("[[evaluators]]\njudge = 'gpt'\n", "evaluators.0: Value error, judge 'gpt': expected"),
-        ("[[models]]\nname = 'a'\n[[models]]\nname = 'a'\n", "models: a named twice"),
+        (
+            "[[models]]\nname = 'synth-good'\n[[models]]\nname = 'synth-good'\n",
+            "models: synth-good named twice",
+        ),
         ("[analysis]\nprimary = 'nobody'\n", "analysis.primary 'nobody': not one of human"),
         ("[suite\n", "not valid TOML"),
+        ("[suite]\nprompts = '4'\n", "suite.prompts: Input should be a valid integer"),
+        ("[suite]\nprompts = true\n", "suite.prompts: Input should be a valid integer"),
+        ("[suite]\nllm = 'gpt'\n", "suite: Value error, unknown LLM spec 'gpt'"),
+        ("[suite]\nsource = 'packged'\n", "suite.source: "),
+        ("[[models]]\nname = 'sora-9'\n", "models.0: Value error, name 'sora-9': no such model"),
+        ("[[models]]\nname = 'm'\nimport = 'no-map.csv'\n", "models.0.import: "),
+        ("[human]\nvotes = 1\n", "human: Value error, votes: simulated experts need 2"),
+        ("[human]\nsource = 'simulated'\n", "human.source: "),
     ],
 )
 def test_a_bad_file_is_named_with_its_key(tmp_path: Path, text: str, said: str) -> None:
@@ -50,6 +61,14 @@ def test_a_bad_file_is_named_with_its_key(tmp_path: Path, text: str, said: str) 
         load_config(path)
     assert str(caught.value).startswith(f"{path}: ")
     assert said in str(caught.value)
+    assert "more)" not in str(caught.value)
+
+
+def test_a_file_that_is_not_utf8_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "binary.toml"
+    path.write_bytes(b"[suite]\nprompts = 4\n\xff\xfe\n")
+    with pytest.raises(ConfigError, match=r"binary\.toml: not valid TOML: not UTF-8"):
+        load_config(path)
 
 
 def test_a_missing_file_says_so(tmp_path: Path) -> None:
@@ -60,6 +79,10 @@ def test_a_missing_file_says_so(tmp_path: Path) -> None:
 def test_paths_are_relative_to_the_file(tmp_path: Path) -> None:
     path = tmp_path / "conf" / "run.toml"
     path.parent.mkdir()
+    for name in ("my-suite/prompts.jsonl", "my-suite/questions.jsonl", "votes.jsonl", "map.csv"):
+        (path.parent / name).parent.mkdir(exist_ok=True)
+        (path.parent / name).touch()
+    (path.parent / "ckpt").mkdir()
     path.write_text(
         "[suite]\nsource = 'my-suite'\n[human]\nsource = 'votes.jsonl'\n"
         "[[models]]\nname = 'mine'\nimport = 'map.csv'\n"

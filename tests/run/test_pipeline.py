@@ -125,6 +125,18 @@ def test_a_deleted_video_is_made_again_and_only_it(finished: Path, tmp_path: Pat
     assert out.joinpath(video["path"]).is_file()
 
 
+def test_a_video_replaced_under_the_same_record_is_rated_again(
+    finished: Path, tmp_path: Path
+) -> None:
+    out = copy(finished, tmp_path)
+    records = out.joinpath("videos.jsonl").read_bytes()
+    first, second = [json.loads(line)["path"] for line in records.decode().splitlines()[:2]]
+    out.joinpath(first).write_bytes(out.joinpath(second).read_bytes())
+    result = run_pipeline(small(), out)
+    assert out.joinpath("videos.jsonl").read_bytes() == records  # the records read the same
+    assert statuses(result)["videos"] == statuses(result)["evaluate"] == "ran"
+
+
 def test_a_failed_stage_stops_the_run_and_the_next_run_resumes_there(
     finished: Path, tmp_path: Path
 ) -> None:
@@ -137,6 +149,36 @@ def test_a_failed_stage_stops_the_run_and_the_next_run_resumes_there(
     result = run_pipeline(small(human={"source": str(missing)}), out)
     assert statuses(result)["evaluate"] == "current"
     assert statuses(result)["human"] == "ran"
+
+
+def test_no_output_of_an_earlier_run_is_read(finished: Path, tmp_path: Path) -> None:
+    out = copy(finished, tmp_path)
+    assert out.joinpath("analysis", "probes", "agreement.json").is_file()
+    result = run_pipeline(small(human={"source": "none"}), out)
+    assert statuses(result)["analyze"] == "ran"
+    assert not out.joinpath("analysis", "probes", "agreement.json").exists()
+    assert not out.joinpath("analysis", "human").exists()
+    assert result.summary["raters"]["probes"]["agreement_with_experts"] is None
+    assert set(result.summary["raters"]) == {"probes"}
+
+
+def test_a_file_in_the_way_of_the_run_folder_is_named(tmp_path: Path) -> None:
+    (tmp_path / "taken").write_text("not a folder")
+    for out in (tmp_path / "taken", tmp_path / "taken" / "run"):
+        with pytest.raises(RunError, match="a file is in the way of the run folder"):
+            run_pipeline(small(), out)
+
+
+def test_an_interrupted_run_says_how_to_go_on(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    def interrupted(*args: Any, **kwargs: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("scine.run.run_pipeline", interrupted)
+    outcome = CliRunner().invoke(app, ["run", "--out", str(tmp_path / "run")])
+    assert outcome.exit_code == 130
+    assert "run the same command again to go on" in " ".join(outcome.output.split())
 
 
 def test_imported_videos_run_and_simulated_experts_refuse_them(

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.progress import Progress, TaskID
 from rich.table import Table
+from rich.text import Text
 
 from ._console import console, echo_json, fail, progress_bar
 
@@ -71,6 +72,12 @@ def run_command(
             result = run_pipeline(settings, out, bars, force=force)
         except RunError as exc:
             fail(str(exc))
+        except KeyboardInterrupt:
+            fail(
+                "interrupted; run the same command again to go on (finished stages, videos "
+                "and cached answers are kept)",
+                code=130,
+            )
         bars.stage("done", len(result.stages), len(result.stages))
     stages = Table("stage", "status", "seconds", title="stages")
     for stage in result.stages:
@@ -93,7 +100,7 @@ def _leaderboard(rater: str, found: dict[str, Any], truth: dict[str, Any]) -> Ta
     tier_of = {model: i + 1 for i, tier in enumerate(found["tiers"]) for model in tier}
     for model, score in sorted(found["overall"].items(), key=lambda item: -item[1]["mean"]):
         cells = [_number(found["axis_scores"].get(model, {}).get(axis)) for axis in axes]
-        table.add_row(model, str(tier_of.get(model, "")), _number(score["mean"]), *cells)
+        table.add_row(Text(model), str(tier_of.get(model, "")), _number(score["mean"]), *cells)
     checked = truth.get(rater)
     if checked:
         kept = [axis for axis, check in checked.items() if check["matches"]]

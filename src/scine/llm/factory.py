@@ -8,12 +8,23 @@ from scine.llm._tasks import JsonLLM
 from scine.llm.cache import ResponseCache
 from scine.llm.openai_backend import JsonMode, OpenAIChat
 
-__all__ = ["CACHE_FILE", "make_llm"]
+__all__ = ["CACHE_FILE", "make_llm", "parse_llm_spec"]
 
 CACHE_FILE = "llm-cache.sqlite"
 SPEC_FORMS = (
     "'offline' (no model: the offline composer) or 'openai:MODEL' (e.g. 'openai:gpt-4o-mini')"
 )
+
+
+def parse_llm_spec(spec: str) -> str | None:
+    """The model a spec names: None for ``"offline"``, MODEL for ``"openai:MODEL"``; a
+    ``ValueError`` for anything else."""
+    kind, _, model = spec.strip().partition(":")
+    if kind == "offline" and not model:
+        return None
+    if kind != "openai" or not model.strip():
+        raise ValueError(f"unknown LLM spec {spec!r}: use {SPEC_FORMS}")
+    return model.strip()
 
 
 def make_llm(
@@ -34,14 +45,12 @@ def make_llm(
     so ``"openai:llama3.1:8b"`` names the Ollama model ``llama3.1:8b``), with a reply cache
     at ``cache_dir / "llm-cache.sqlite"`` when ``cache_dir`` is given.
     """
-    kind, _, model = spec.strip().partition(":")
-    if kind == "offline" and not model:
+    model = parse_llm_spec(spec)
+    if model is None:
         return None
-    if kind != "openai" or not model.strip():
-        raise ValueError(f"unknown LLM spec {spec!r}: use {SPEC_FORMS}")
     cache = ResponseCache(Path(cache_dir) / CACHE_FILE) if cache_dir is not None else None
     return OpenAIChat(
-        model.strip(),
+        model,
         base_url=base_url,
         api_key=api_key,
         concurrency=concurrency,

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import ErrorDetails
 
 from scine.records import Difficulty, Role
 
@@ -25,7 +26,10 @@ class ConfigError(ValueError):
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """Keys as written: a number must be a number ("4" and true are refused), unknown keys
+    are errors; paths and lists (TOML arrays) are converted."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 SOURCES = ("build", "packaged")
@@ -41,23 +45,30 @@ class SuiteConfig(_Section):
     seed: int = 0
     scripts: int = Field(300, ge=1)
     visuals: int = Field(300, ge=0)
-    roles: tuple[Role, ...] = ("cinematographer",)
-    difficulty: tuple[Difficulty, ...] = ("basic", "advanced")
+    roles: tuple[Role, ...] = Field(("cinematographer",), strict=False)
+    difficulty: tuple[Difficulty, ...] = Field(("basic", "advanced"), strict=False)
     measurable: int = Field(2, ge=0)
     prompts: int = Field(100, ge=0)
+
+    @model_validator(mode="after")
+    def _known_llm(self) -> SuiteConfig:
+        from scine.llm.factory import parse_llm_spec
+
+        parse_llm_spec(self.llm)  # a ValueError: pydantic reports it with the key
+        return self
 
 
 class ModelConfig(_Section):
     """One model: a registry name to generate with, or videos imported by a map."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, strict=True)
 
     name: str
-    import_map: Path | None = Field(None, alias="import")
-    root: Path | None = None
+    import_map: Path | None = Field(None, alias="import", strict=False)
+    root: Path | None = Field(None, strict=False)
     device: str = "auto"
     dtype: str | None = None
-    weights: Path | None = None
+    weights: Path | None = Field(None, strict=False)
     params: dict[str, Any] = Field(default_factory=dict)
     fps: float | None = None
     seed: int = 0
@@ -66,6 +77,14 @@ class ModelConfig(_Section):
     def _named(self) -> ModelConfig:
         if not _NAME.fullmatch(self.name):
             raise ValueError(f"name {self.name!r}: letters, digits, '.', '_' or '-' only")
+        if self.import_map is None:
+            from scine.video.generate import known_models
+
+            if self.name not in known_models():
+                raise ValueError(
+                    f"name {self.name!r}: no such model to generate with (known: "
+                    f"{', '.join(known_models())}); give `import` to import its videos"
+                )
         return self
 
 
@@ -105,6 +124,14 @@ class HumanConfig(_Section):
     missing: float = Field(0.02, ge=0, lt=1)
     seed: int = 0
 
+    @model_validator(mode="after")
+    def _enough_votes(self) -> HumanConfig:
+        if self.source == "simulate" and self.votes < 2:
+            raise ValueError("votes: simulated experts need 2 or more votes an item (agreement)")
+        if self.source == "simulate" and self.votes > self.annotators:
+            raise ValueError(f"votes: {self.votes} votes an item need as many annotators")
+        return self
+
 
 class AnalysisConfig(_Section):
     """``scine analyze``'s settings, and which rater's analysis is the run's report."""
@@ -125,8 +152,10 @@ class RunConfig(_Section):
     """A whole run; ``RunConfig()`` is the embedded default."""
 
     suite: SuiteConfig = SuiteConfig()
-    models: tuple[ModelConfig, ...] = Field(default_factory=_default_models, min_length=1)
-    evaluators: tuple[EvaluatorConfig, ...] = (EvaluatorConfig(),)
+    models: tuple[ModelConfig, ...] = Field(
+        default_factory=_default_models, min_length=1, strict=False
+    )
+    evaluators: tuple[EvaluatorConfig, ...] = Field((EvaluatorConfig(),), strict=False)
     human: HumanConfig = HumanConfig()
     analysis: AnalysisConfig = AnalysisConfig()
 
@@ -163,16 +192,66 @@ def load_config(path: str | Path | None) -> RunConfig:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: not UTF-8 ({exc.reason})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     try:
         config = RunConfig.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
+        errors = _causes(exc)
+        first = errors[0]
         key = ".".join(str(part) for part in first["loc"]) or "(top level)"
-        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise ConfigError(f"{path}: {key}: {first['msg']}{more}") from None
-    return _anchored(config, path.resolve().parent)
+    anchored = _anchored(config, path.resolve().parent)
+    missing = _missing_files(anchored)
+    if missing:
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        raise ConfigError(f"{path}: {missing[0][0]}: {missing[0][1]}{more}")
+    return anchored
+
+
+def _causes(exc: ValidationError) -> list[ErrorDetails]:
+    """The errors, less those that only follow from another (a list left empty because its
+    one item was refused)."""
+    errors = exc.errors()
+    locations = [error["loc"] for error in errors]
+    return [
+        error
+        for error in errors
+        if not any(
+            len(other) > len(error["loc"]) and other[: len(error["loc"])] == error["loc"]
+            for other in locations
+        )
+    ] or errors
+
+
+def _missing_files(config: RunConfig) -> list[tuple[str, str]]:
+    """(key, problem) for each file or folder the configuration names that is not there."""
+    problems = []
+    source = config.suite.source
+    if source not in SOURCES:
+        needed = [Path(source) / name for name in ("prompts.jsonl", "questions.jsonl")]
+        absent = [str(file) for file in needed if not file.is_file()]
+        if absent:
+            problems.append(("suite.source", f"{' and '.join(absent)} not found" + _or(SOURCES)))
+    for index, model in enumerate(config.models):
+        for key, given in (("import", model.import_map), ("weights", model.weights)):
+            if given is not None and not given.exists():
+                problems.append((f"models.{index}.{key}", f"{given} not found"))
+    for index, evaluator in enumerate(config.evaluators):
+        kind, _, target = evaluator.judge.partition(":")
+        if kind == "reward" and not Path(target).is_dir():
+            problems.append((f"evaluators.{index}.judge", f"{target}: no checkpoint folder"))
+    human = config.human.source
+    if human not in HUMAN and "://" not in human and not Path(human).is_file():
+        problems.append(("human.source", f"{human}: no such ratings file" + _or(HUMAN)))
+    return problems
+
+
+def _or(keywords: tuple[str, ...]) -> str:
+    return f" (nor one of {', '.join(keywords)})"
 
 
 def _anchored(config: RunConfig, folder: Path) -> RunConfig:

@@ -124,8 +124,10 @@ def run_pipeline(
 ) -> RunResult:
     """Run every stage not current (all of them with ``force``); see the module docstring."""
     run = _Run(config, Path(out), display or Quiet())
-    run.out.mkdir(parents=True, exist_ok=True)
-    (run.out / "run.toml").write_text(_toml(config), encoding="utf-8")
+    try:
+        run.out.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise RunError(f"--out {out}: a file is in the way of the run folder") from None
     stages = []
     for index, (name, settings, inputs, body) in enumerate(_stages(run)):
         run.display.stage(name, index, len(STAGES))
@@ -139,6 +141,7 @@ def run_pipeline(
         mark_done(run.out, name, print_, written, seconds)
         outputs = [run_name(run.out, p) for p in written]
         stages.append(StageResult(name, "ran", seconds, outputs))
+    (run.out / "run.toml").write_text(_toml(config), encoding="utf-8")
     summary = json.loads(run.path("run.json").read_text(encoding="utf-8"))
     return RunResult(run.out, stages, summary)
 
@@ -149,11 +152,10 @@ _Inputs = Callable[[_Run], list[Path]]
 
 def _stages(run: _Run) -> list[tuple[str, Any, _Inputs, _Body]]:
     config = run.config
-    records = ["prompts.jsonl", "questions.jsonl", "videos.jsonl"]
     return [
         ("bench", [config.suite, _reads_every_leaf(config)], _suite_inputs, _bench),
         ("videos", [config.models, _map_folders(config)], _model_inputs, _videos),
-        ("evaluate", config.evaluators, _files(*records), _evaluate),
+        ("evaluate", config.evaluators, _evaluate_inputs, _evaluate),
         ("human", config.human, _human_inputs, _human),
         ("analyze", [config.analysis, config.primary], _analysis_inputs, _analyze),
         ("report", config.primary, _report_inputs, _report),
@@ -165,8 +167,15 @@ def _steps(run: _Run, what: str) -> Callable[[int, int], None]:
     return lambda done, total: run.display.step(what, done, total)
 
 
-def _files(*names: str) -> _Inputs:
-    return lambda run: [run.path(name) for name in names]
+def _records(run: _Run) -> list[Path]:
+    return [run.path(name) for name in ("prompts.jsonl", "questions.jsonl", "videos.jsonl")]
+
+
+def _evaluate_inputs(run: _Run) -> list[Path]:
+    """The records and every video file: a video replaced by another whose record reads
+    the same (an imported file overwritten) is rated again."""
+    videos = [v.file(run.out) for v in run.videos()] if run.path("videos.jsonl").exists() else []
+    return _records(run) + videos
 
 
 # -- bench ----------------------------------------------------------------------------------
@@ -466,13 +475,13 @@ def _simulated_experts(run: _Run) -> list[Rating]:
 
 
 def _analysis_inputs(run: _Run) -> list[Path]:
-    records = [run.path(n) for n in ("prompts.jsonl", "questions.jsonl", "videos.jsonl")]
-    return records + run.rating_files()
+    return _records(run) + run.rating_files()
 
 
 def _analyze(run: _Run) -> list[Path]:
     from scine.analysis.pipeline import AnalysisSettings, analysis_manifest, analyze, write_outputs
     from scine.analysis.reliability import ReliabilityError
+    from scine.analysis.table import StudyError
 
     config = run.config.analysis
     settings = AnalysisSettings(
@@ -480,6 +489,8 @@ def _analyze(run: _Run) -> list[Path]:
     )
     human = run.path("ratings", "human.jsonl")
     experts = _study(run, human, "human") if human.exists() else None
+    if run.path("analysis").exists():  # written anew: nothing of an earlier run's stays
+        shutil.rmtree(run.path("analysis"))
     written = []
     for ratings in run.rating_files():
         rater = ratings.stem
@@ -487,7 +498,7 @@ def _analyze(run: _Run) -> list[Path]:
         study = experts if rater == "human" and experts is not None else _study(run, ratings)
         try:
             analysis = analyze(study, settings)
-        except ReliabilityError as exc:
+        except (ReliabilityError, StudyError) as exc:
             raise RunError(f"analysis of {ratings.relative_to(run.out)}: {exc}") from None
         ratings_name = str(ratings.relative_to(run.out))
         manifest = analysis_manifest(run.out, settings, ratings=ratings_name)

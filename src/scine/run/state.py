@@ -26,11 +26,15 @@ def file_hash(path: Path) -> str:
 
 def fingerprint(root: Path, stage: str, settings: Any, inputs: Sequence[Path]) -> str:
     """What decides a stage's outputs: its settings, the bytes of its input files (named
-    relative to the run folder ``root`` when inside it), and the scine and taxonomy versions."""
+    relative to the run folder ``root`` when inside it; a missing one counts as missing, and
+    the stage says why it needs it), and the scine and taxonomy versions."""
     parts = {
         "stage": stage,
         "settings": settings,
-        "inputs": {run_name(root, path): file_hash(path) for path in sorted(inputs)},
+        "inputs": {
+            run_name(root, path): file_hash(path) if path.is_file() else None
+            for path in sorted(inputs)
+        },
         "scine": __version__,
         "taxonomy": load_taxonomy().version,
     }
