@@ -392,6 +392,16 @@ def test_two_models_give_nan_pair_rows() -> None:
         reliability_levels(votes[votes["model"] == "A"])
 
 
+def test_one_vote_per_item_gives_nan_rows_not_an_error() -> None:
+    votes = hand_votes().drop_duplicates(["model", "question_id"])  # raters differ by item
+    assert votes["rater"].nunique() > 1
+    iccs, alphas = reliability_levels(votes, n_boot=20)
+    item = iccs[iccs["level"] == "item"]
+    assert item["ICC"].isna().all()
+    assert (item["estimator"] == "undefined: one rating per target").all()
+    assert alphas.set_index("level").loc["item", "alpha"].isna().all()
+
+
 def test_one_rater_gives_nan_rows_not_an_error() -> None:
     # e.g. a study rated by one automatic rater: one vote per item, nothing to agree
     votes = hand_votes().drop_duplicates(["model", "question_id"]).assign(rater="probe")

@@ -97,6 +97,27 @@ def test_a_folder_without_a_run_is_named(tmp_path: Path) -> None:
         merge_runs([tmp_path])
 
 
+def test_odd_model_names_stay_in_their_cells(tmp_path: Path) -> None:
+    odd = "<b>a|b</b> & co"
+    board = merge_runs([run_folder(tmp_path, "a", {odd: 3.0, "plain": 2.0})])
+    row = next(line for line in to_markdown(board).splitlines() if "co" in line)
+    assert "&lt;b&gt;a\\|b&lt;/b&gt; &amp; co" in row
+    assert row.replace("\\|", "").count("|") == to_markdown(board).splitlines()[0].count("|")
+    assert "&lt;b&gt;a|b&lt;/b&gt; &amp; co" in to_html(board)
+
+
+def test_a_malformed_run_summary_is_named_with_its_key(tmp_path: Path) -> None:
+    folder = run_folder(tmp_path, "a", {"alpha": 3.0})
+    found = json.loads((folder / "run.json").read_text())
+    found["raters"]["probes"]["overall"]["alpha"]["mean"] = None
+    (folder / "run.json").write_text(json.dumps(found))
+    with pytest.raises(LeaderboardError, match=r"raters\.probes\.overall\.alpha\.mean: "):
+        merge_runs([folder])
+    (folder / "run.json").write_text("null")
+    with pytest.raises(LeaderboardError, match="not a run summary"):
+        merge_runs([folder])
+
+
 def test_the_command_writes_the_format_its_file_names(tmp_path: Path) -> None:
     first = run_folder(tmp_path, "a", {"<alpha>": 3.0})
     out = tmp_path / "board.html"

@@ -14,7 +14,7 @@ from scine.taxonomy import load_taxonomy
 
 from .aggregate import category_scores
 from .results import Analysis
-from .table import Study
+from .table import Study, StudyError
 
 Stage = Callable[[str], None]
 ANALYSIS_STAGES = ("scores", "reliability", "significance", "rankings")
@@ -69,7 +69,12 @@ def analyze(study: Study, settings: AnalysisSettings, stage: Stage | None = None
             stage(name)
 
     if len(study.models) < 2:
-        raise ValueError(f"an analysis needs at least 2 rated models, found {study.models}")
+        left_out = "; ".join(f"{count} {why}" for why, count in study.excluded.items())
+        raise StudyError(
+            f"{study.sources.get('folder', 'the study')}: an analysis needs ratings of 2 or more "
+            f"models, found {len(study.models)} ({', '.join(study.models) or 'none'})"
+            + (f"; left out: {left_out}" if left_out else "")
+        )
     step("scores")
     scores = category_scores(study.items, settings.n_boot, settings.seed, settings.ci_level)
     step("reliability")
@@ -174,11 +179,15 @@ def _nested_pairs(axis: Any) -> dict[str, dict[str, list[Any]]]:
 
 
 def _num(value: Any) -> Any:
-    """JSON-safe numbers: NaN -> None, numpy scalars -> Python, floats rounded."""
+    """JSON-safe numbers: NaN -> None, numpy scalars -> Python, floats rounded to 6
+    decimals, or to 6 significant digits below 0.0001 (a p-value of 1e-8 stays one)."""
     if hasattr(value, "item"):
         value = value.item()
     if isinstance(value, float):
-        return None if math.isnan(value) else round(value, 6)
+        if math.isnan(value):
+            return None
+        rounded = round(value, 6) if abs(value) >= 1e-4 else float(f"{value:.6g}")
+        return rounded + 0.0  # no -0.0
     return value
 
 

@@ -618,6 +618,10 @@ def _lacking(table: pd.DataFrame, target: str, rater: str) -> str | None:
         return "a single target"  # e.g. the one pair of a study of two models
     if table[rater].nunique() < 2:
         return "a single rater"  # e.g. a study rated by one automatic rater
+    if table.groupby(target)[rater].nunique().max() < 2:
+        return "one rating per target"  # e.g. one vote per item
+    if table.groupby(rater)[target].nunique().max() < 2:
+        return "one target per rater"
     return None
 
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from ._console import console, error_console, progress_bar
 
@@ -77,9 +78,11 @@ def _leaderboard(result: Any) -> None:
     tier_of = {model: index + 1 for index, tier in enumerate(result.tiers) for model in tier}
     table = Table("model", "tier", "overall (95% CI)", *axis.columns, title="leaderboard")
     for row in overall.itertuples():
-        interval = f"{row.mean:.3f} ({row.ci_low:.3f}-{row.ci_high:.3f})"
+        interval = f"{row.mean:.3f}"
+        if row.ci_low == row.ci_low:  # not NaN: --boot 0 draws no interval
+            interval += f" ({row.ci_low:.3f}-{row.ci_high:.3f})"
         cells = [f"{axis.loc[row.model, column]:.3f}" for column in axis.columns]
-        table.add_row(row.model, str(tier_of.get(row.model, "")), interval, *cells)
+        table.add_row(Text(row.model), str(tier_of.get(row.model, "")), interval, *cells)
     console.print(table)
 
 

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ValidationError
+
 AXES = ("setup", "events", "lighting", "camera")
 
 
@@ -93,6 +95,25 @@ def merge_runs(folders: Sequence[str | Path], allow_mixed: bool = False) -> Lead
 HEAD = ("rater", "judge", "rank", "model", "overall (95% CI)", *AXES, "run")
 
 
+class _Overall(BaseModel):
+    mean: float
+    ci: tuple[float | None, float | None] | None = None
+
+
+class _Rater(BaseModel):
+    judge: str | None = None
+    overall: dict[str, _Overall]
+    axis_scores: dict[str, dict[str, float | None]] = {}
+
+
+class _RunFile(BaseModel):
+    """The parts of ``run.json`` a leaderboard reads (other keys are left alone)."""
+
+    taxonomy_version: str
+    prompts_sha256: str
+    raters: dict[str, _Rater]
+
+
 def to_markdown(board: Leaderboard) -> str:
     """The leaderboard as a Markdown table, the judge beside its rater (with a note if the
     runs were mixed)."""
@@ -101,7 +122,8 @@ def to_markdown(board: Leaderboard) -> str:
     lines = ["| " + " | ".join(head) + " |", "| " + " | ".join(aligned) + " |"]
     for row in board.rows:
         rater, judge, *rest = _cells(board, row)
-        lines.append("| " + " | ".join([f"{rater} (`{judge}`)", *rest]) + " |")
+        cells = [f"{_markdown(rater)} ({_code(judge)})", *map(_markdown, rest)]
+        lines.append("| " + " | ".join(cells) + " |")
     if board.mixed:
         lines += ["", "Merged although not comparable: " + "; ".join(board.mixed) + "."]
     return "\n".join(lines) + "\n"
@@ -159,10 +181,18 @@ def _read(folder: Path) -> dict[str, Any]:
         raise LeaderboardError(f"{path}: not found; is {folder} a finished scine run?") from None
     except json.JSONDecodeError as exc:
         raise LeaderboardError(f"{path}: not JSON ({exc})") from None
+    if not isinstance(found, dict):
+        raise LeaderboardError(f"{path}: not a run summary (a JSON object)")
     for key in ("taxonomy_version", "prompts_sha256", "raters"):
         if key not in found:
             raise LeaderboardError(f"{path}: no {key!r}; run it again with this scine version")
-    return dict(found)
+    try:
+        _RunFile.model_validate(found)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        key = ".".join(str(part) for part in error["loc"])
+        raise LeaderboardError(f"{path}: {key}: {error['msg']}") from None
+    return found
 
 
 def _differences(runs: list[tuple[Path, dict[str, Any]]]) -> list[str]:
@@ -182,6 +212,16 @@ def _differences(runs: list[tuple[Path, dict[str, Any]]]) -> list[str]:
         if len(samplings) > 1:
             said.append(f"{rater} sampled the videos differently across runs")
     return said
+
+
+def _markdown(text: str) -> str:
+    """Text for a Markdown table cell: HTML escaped, pipes escaped."""
+    return html.escape(text, quote=False).replace("|", "\\|")
+
+
+def _code(text: str) -> str:
+    """A code span for a Markdown table cell, or escaped text if the text has a backtick."""
+    return _markdown(text) if "`" in text else "`" + text.replace("|", "\\|") + "`"
 
 
 def _interval(row: Row) -> str:

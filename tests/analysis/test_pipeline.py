@@ -1,0 +1,57 @@
+"""``scine.analysis.pipeline``: what an analysis refuses, and the numbers it writes."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from scine.analysis.pipeline import AnalysisSettings, _num, analyze
+from scine.analysis.simulate import SimulationConfig, simulate, write_simulation
+from scine.analysis.table import StudyError, load_study
+from scine.cli import app
+from scine.records import Rating, Video, read_jsonl, read_parquet, write_jsonl, write_parquet
+
+
+@pytest.fixture
+def study_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "study"
+    write_simulation(simulate(SimulationConfig(models=2, prompts=6, seed=3)), folder)
+    return folder
+
+
+def test_one_rated_model_is_refused_with_what_was_left_out(study_folder: Path) -> None:
+    ratings = read_parquet(study_folder / "ratings.parquet", Rating)
+    write_parquet(
+        study_folder / "ratings.parquet",
+        [r for r in ratings if r.video_id.startswith("sim-01/")],
+        Rating,
+    )
+    with pytest.raises(StudyError, match=r"2 or more models, found 1 \(sim-01\)"):
+        analyze(load_study(study_folder), AnalysisSettings(n_boot=0))
+    with pytest.raises(StudyError, match=r"found 0 \(none\); left out: \d+ rater_kind is not"):
+        analyze(load_study(study_folder, rater_kind="model"), AnalysisSettings(n_boot=0))
+
+
+def test_small_numbers_keep_their_digits_and_zero_has_no_sign() -> None:
+    assert _num(1.3912345e-08) == 1.39123e-08
+    assert _num(2.718281828) == 2.718282
+    assert math.copysign(1.0, _num(-0.0)) == 1.0
+    assert _num(float("nan")) is None
+
+
+def test_model_names_are_printed_as_written(study_folder: Path, tmp_path: Path) -> None:
+    videos = read_jsonl(study_folder / "videos.jsonl", Video)
+    renamed = {"sim-01": "m2 [/]", "sim-02": "[red]m1"}
+    write_jsonl(
+        study_folder / "videos.jsonl",
+        [v.model_copy(update={"model": renamed[v.model]}) for v in videos],
+    )
+    args = ["analyze", str(study_folder), "--out", str(tmp_path / "out"), "--boot", "0"]
+    outcome = CliRunner().invoke(app, [*args, "--no-plots"], env={"COLUMNS": "200"})
+    assert outcome.exit_code == 0, outcome.output
+    assert "m2 [/]" in outcome.output
+    assert "[red]m1" in outcome.output
+    assert "nan" not in outcome.output
