@@ -7,6 +7,7 @@ node and value ids are checked against the taxonomy when one is given.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -31,6 +32,7 @@ __all__ = [
     "Role",
     "Split",
     "Video",
+    "file_sha256",
     "read_jsonl",
     "read_parquet",
     "read_records",
@@ -263,6 +265,12 @@ def _is_parquet(path: str | Path) -> bool:
 
 
 # -- helpers --------------------------------------------------------------------------------
+
+
+def file_sha256(path: str | Path) -> str:
+    """The sha256 of a file's bytes, in hex (what identifies a video's content)."""
+    with Path(path).open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def _read_bytes(path: Path) -> bytes:

@@ -35,8 +35,47 @@ def test_build_writes_the_suite_and_knows_when_it_is_current(tmp_path: Path) -> 
         "bench", "build", "--out", str(out), "--scripts", "12", "--visuals", "9", "--seed", "7"
     )
     assert (out / "prompts.jsonl").stat().st_mtime_ns == before
-    invoke("bench", "build", "--out", str(out), "--scripts", "12", "--visuals", "9", "--seed", "8")
+    other = [
+        "bench",
+        "build",
+        "--out",
+        str(out),
+        "--scripts",
+        "12",
+        "--visuals",
+        "9",
+        "--seed",
+        "8",
+    ]
+    refused = runner.invoke(app, other, env={"COLUMNS": "200"})
+    assert refused.exit_code == 1
+    assert "holds a suite built with seed 7; --force replaces it" in refused.output
+    assert (out / "prompts.jsonl").stat().st_mtime_ns == before
+    invoke(*other, "--force")
     assert json.loads((out / "manifest.json").read_text())["config"]["seed"] == 8
+
+
+def test_a_suite_cut_short_while_written_is_not_current(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import scine.bench.build as build
+
+    out = tmp_path / "suite"
+    args = ["bench", "build", "--out", str(out), "--scripts", "6", "--visuals", "3"]
+    invoke(*args)
+    real = build.write_jsonl
+
+    def cut_short(path: Path, records: object) -> int:
+        if path.name == "questions.jsonl":
+            raise KeyboardInterrupt
+        return real(path, records)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(build, "write_jsonl", cut_short)
+    runner.invoke(app, [*args, "--seed", "1", "--force"])
+    assert not (out / "manifest.json").exists()
+    monkeypatch.setattr(build, "write_jsonl", real)
+    assert "up to date" not in invoke(*args)
+    assert json.loads((out / "manifest.json").read_text())["config"]["seed"] == 0
 
 
 def test_build_roles(tmp_path: Path) -> None:

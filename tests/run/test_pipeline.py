@@ -125,16 +125,17 @@ def test_a_deleted_video_is_made_again_and_only_it(finished: Path, tmp_path: Pat
     assert out.joinpath(video["path"]).is_file()
 
 
-def test_a_video_replaced_under_the_same_record_is_rated_again(
+def test_a_damaged_video_is_made_again_and_the_ratings_stand(
     finished: Path, tmp_path: Path
 ) -> None:
     out = copy(finished, tmp_path)
-    records = out.joinpath("videos.jsonl").read_bytes()
-    first, second = [json.loads(line)["path"] for line in records.decode().splitlines()[:2]]
+    first, second = [json.loads(line)["path"] for line in out.joinpath("videos.jsonl").open()][:2]
     out.joinpath(first).write_bytes(out.joinpath(second).read_bytes())
     result = run_pipeline(small(), out)
-    assert out.joinpath("videos.jsonl").read_bytes() == records  # the records read the same
-    assert statuses(result)["videos"] == statuses(result)["evaluate"] == "ran"
+    assert statuses(result)["videos"] == "ran"
+    assert out.joinpath(first).read_bytes() == finished.joinpath(first).read_bytes()
+    ratings = Path("ratings", "probes.jsonl")
+    assert out.joinpath(ratings).read_bytes() == finished.joinpath(ratings).read_bytes()
 
 
 def test_a_failed_stage_stops_the_run_and_the_next_run_resumes_there(
@@ -202,6 +203,14 @@ def test_imported_videos_run_and_simulated_experts_refuse_them(
     summary = json.loads(out.joinpath("summary.json").read_text())
     assert set(summary["overall"]) == {"mine", "theirs"}
     assert statuses(run_pipeline(none, out))["videos"] == "current"
+    records = out.joinpath("videos.jsonl").read_bytes()
+    changed = sorted((mapped / "mine").iterdir())[0]
+    data = bytearray(changed.read_bytes())
+    data[len(data) * 3 // 5] ^= 1  # the same size, the same record, other pixels
+    changed.write_bytes(bytes(data))
+    replaced = statuses(run_pipeline(none, out))
+    assert out.joinpath("videos.jsonl").read_bytes() == records
+    assert replaced["videos"] == replaced["evaluate"] == "ran"
     first, second = sorted((mapped / "mine").iterdir())[:2]
     first.write_bytes(second.read_bytes())  # an imported file replaced
     assert statuses(run_pipeline(none, out))["videos"] == "ran"

@@ -561,6 +561,30 @@ def test_resume_skips_finished_videos_and_redoes_missing_ones(tmp_path: Path) ->
     assert second.merged.superseded == 1
 
 
+def test_a_damaged_video_is_made_again(tmp_path: Path) -> None:
+    generate_videos(FakeModel(), prompts(3), tmp_path)
+    video = tmp_path / "videos" / "fake" / "p2.mp4"
+    whole = video.read_bytes()
+    video.write_bytes(whole[: len(whole) // 2])  # cut short on disk
+    model = FakeModel()
+    summary = generate_videos(model, prompts(3), tmp_path)
+    assert (summary.generated, summary.skipped) == (1, 2)
+    assert model.calls == ["p2"]
+    assert video.read_bytes() == whole
+
+
+def test_temporary_files_of_a_killed_run_are_cleared(tmp_path: Path) -> None:
+    folder = tmp_path / "videos" / "fake"
+    folder.mkdir(parents=True)
+    left = folder / "..p1.partial.mp4.k3x9.tmp"  # an encoder's file, its run killed
+    other = folder / "..p11.partial.mp4.k3x9.tmp"  # another prompt's: not ours to clear
+    left.write_bytes(b"half")
+    other.write_bytes(b"half")
+    generate_videos(FakeModel(), prompts(3), tmp_path)
+    assert not left.exists()
+    assert other.exists()
+
+
 def test_a_crash_leaves_no_video_that_looks_finished(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="simulated"):
         generate_videos(FakeModel(fail_on="p1"), prompts(3), tmp_path)

@@ -120,8 +120,13 @@ def build_suite(
 
 
 def write_suite(suite: Suite, out: Path) -> None:
-    """Write ``prompts.jsonl``, ``questions.jsonl`` and ``manifest.json`` into ``out``."""
+    """Write ``prompts.jsonl``, ``questions.jsonl`` and ``manifest.json`` into ``out``.
+
+    The manifest is removed first and written last, so a folder with a manifest holds a
+    whole suite even if writing was cut short.
+    """
     out.mkdir(parents=True, exist_ok=True)
+    (out / "manifest.json").unlink(missing_ok=True)
     write_jsonl(out / "prompts.jsonl", suite.prompts)
     write_jsonl(out / "questions.jsonl", suite.questions)
     text = json.dumps(suite.manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import NoReturn
 
 import typer
@@ -19,6 +21,15 @@ def fail(message: str, code: int = 1) -> NoReturn:
         Text.assemble(("error: ", "bold red"), message), highlight=False, soft_wrap=True
     )
     raise SystemExit(code)
+
+
+@contextmanager
+def resumable() -> Iterator[None]:
+    """Around a resumable command's work: Ctrl-C says how to go on (exit status 130)."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        fail("interrupted; run the same command again to go on (finished work is kept)", 130)
 
 
 def echo_json(text: str) -> None:

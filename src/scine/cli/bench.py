@@ -14,7 +14,7 @@ from rich.table import Table
 from scine.records import Role
 from scine.taxonomy import load_taxonomy
 
-from ._console import console, echo_json, error_console, fail, progress_bar
+from ._console import console, echo_json, error_console, fail, progress_bar, resumable
 
 app = typer.Typer(
     help="Build the SCINE prompt suite, categorize any prompts, measure diversity.",
@@ -65,7 +65,10 @@ def build(
         int, typer.Option("--concurrency", min=1, help="LLM requests in flight.")
     ] = 16,
     force: Annotated[
-        bool, typer.Option("--force", help="Rebuild even if DIR is up to date.")
+        bool,
+        typer.Option(
+            "--force", help="Rebuild even if DIR is up to date, or holds a suite built otherwise."
+        ),
     ] = False,
 ) -> None:
     """Build SCINE-Scripts and SCINE-Visuals with their questions and a manifest."""
@@ -83,7 +86,10 @@ def build(
     if not force and _up_to_date(manifest_path, config, writer.name, taxonomy.version):
         console.print(f"[green]up to date[/] {out} (use --force to rebuild)")
         return
-    with progress_bars() as bars:
+    other = None if force else _built_otherwise(manifest_path, config, writer.name)
+    if other is not None:
+        fail(f"{out} holds a suite built with {other}; --force replaces it")
+    with resumable(), progress_bars() as bars:
         suite = build_suite(config, writer, taxonomy, packaged_seeds(), bars)
     write_suite(suite, out)
     _summary(suite.manifest, out)
@@ -127,6 +133,18 @@ def _up_to_date(path: Path, config: Any, writer: str, taxonomy_version: str) -> 
         and (path.parent / "prompts.jsonl").exists()
         and (path.parent / "questions.jsonl").exists()
     )
+
+
+def _built_otherwise(path: Path, config: Any, writer: str) -> str | None:
+    """What differs from the suite already in the folder (settings or writer), if any."""
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+    wanted = {**config.model_dump(mode="json"), "writer": writer}
+    held = {**manifest.get("config", {}), "writer": manifest.get("writer")}
+    differ = [f"{key} {held.get(key)!r}" for key in wanted if held.get(key) != wanted[key]]
+    return ", ".join(differ) or None
 
 
 def _summary(manifest: dict[str, Any], out: Path) -> None:

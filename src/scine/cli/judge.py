@@ -21,7 +21,7 @@ from scine.records import (
 from scine.run.evaluate import JUDGES
 from scine.taxonomy import load_taxonomy
 
-from ._console import console, echo_json, error_console, fail, parse_shard, progress_bar
+from ._console import console, echo_json, error_console, fail, parse_shard, progress_bar, resumable
 
 if TYPE_CHECKING:
     pass
@@ -168,7 +168,8 @@ def run_command(
             except EvaluatorError as exc:
                 fail(str(exc))
 
-    rated = rate(video_records, question_records)
+    with resumable():
+        rated = rate(video_records, question_records)
     counts = rated.details["counts"]
     if "answers_made" in counts:
         error_console.print(

@@ -10,7 +10,7 @@ from rich.progress import Progress, TaskID
 from rich.table import Table
 from rich.text import Text
 
-from ._console import console, echo_json, fail, progress_bar
+from ._console import console, echo_json, fail, progress_bar, resumable
 
 
 class _Bars:
@@ -66,18 +66,12 @@ def run_command(
         settings = load_config(config)
     except ConfigError as exc:
         fail(str(exc))
-    with progress_bar() as progress:
+    with resumable(), progress_bar() as progress:
         bars = _Bars(progress)
         try:
             result = run_pipeline(settings, out, bars, force=force)
         except RunError as exc:
             fail(str(exc))
-        except KeyboardInterrupt:
-            fail(
-                "interrupted; run the same command again to go on (finished stages, videos "
-                "and cached answers are kept)",
-                code=130,
-            )
         bars.stage("done", len(result.stages), len(result.stages))
     stages = Table("stage", "status", "seconds", title="stages")
     for stage in result.stages:

@@ -11,7 +11,7 @@ from pydantic import JsonValue
 from scine.records import Prompt, read_jsonl, write_jsonl
 from scine.taxonomy import load_taxonomy
 
-from ._console import console, error_console, fail, parse_shard, progress_bar
+from ._console import console, error_console, fail, parse_shard, progress_bar, resumable
 
 app = typer.Typer(
     help="Import anyone's videos by manifest, render synthetic shots, generate with T2V models.",
@@ -175,7 +175,7 @@ def generate(
     """
     from scine.video.generate import generate_videos
 
-    with progress_bar() as bars:
+    with resumable(), progress_bar() as bars:
         task = bars.add_task(f"{model}", total=None)
         summary = generate_videos(
             model,

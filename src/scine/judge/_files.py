@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
+
+from scine.records import file_sha256
 
 __all__ = ["video_digest"]
 
@@ -11,7 +12,6 @@ __all__ = ["video_digest"]
 def video_digest(path: Path) -> str | None:
     """The sha256 of the file's bytes, or None when it cannot be read (sampling then says why)."""
     try:
-        with path.open("rb") as handle:
-            return hashlib.file_digest(handle, "sha256").hexdigest()
+        return file_sha256(path)
     except OSError:
         return None

@@ -28,11 +28,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from scine import __version__
-from scine.records import Prompt, Question, Rating, Video, read_jsonl, read_records, write_jsonl
+from scine.records import (
+    Prompt,
+    Question,
+    Rating,
+    Video,
+    file_sha256,
+    read_jsonl,
+    read_records,
+    write_jsonl,
+)
 from scine.taxonomy import load_taxonomy
 
 from .config import ModelConfig, RunConfig
-from .state import file_hash, fingerprint, is_current, mark_done, run_name
+from .state import fingerprint, is_current, mark_done, run_name
 
 if TYPE_CHECKING:
     from scine.analysis.table import RaterKind, Study
@@ -568,7 +577,7 @@ def _report(run: _Run) -> list[Path]:
     result: dict[str, Any] = {
         "scine_version": __version__,
         "taxonomy_version": load_taxonomy().version,
-        "prompts_sha256": file_hash(run.path("prompts.jsonl")),
+        "prompts_sha256": file_sha256(run.path("prompts.jsonl")),
         "primary": primary,
         "raters": raters,
     }

@@ -13,15 +13,10 @@ from typing import Any
 from pydantic_core import to_jsonable_python
 
 from scine import __version__
+from scine.records import file_sha256
 from scine.taxonomy import load_taxonomy
 
 STATE = ".run"
-
-
-def file_hash(path: Path) -> str:
-    """The sha256 of a file's bytes."""
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def fingerprint(root: Path, stage: str, settings: Any, inputs: Sequence[Path]) -> str:
@@ -32,7 +27,7 @@ def fingerprint(root: Path, stage: str, settings: Any, inputs: Sequence[Path]) -
         "stage": stage,
         "settings": settings,
         "inputs": {
-            run_name(root, path): file_hash(path) if path.is_file() else None
+            run_name(root, path): file_sha256(path) if path.is_file() else None
             for path in sorted(inputs)
         },
         "scine": __version__,
@@ -49,7 +44,7 @@ def is_current(root: Path, stage: str, print_: str) -> bool:
         return False
     outputs = record.get("outputs", {})
     return all(
-        (root / name).is_file() and file_hash(root / name) == digest
+        (root / name).is_file() and file_sha256(root / name) == digest
         for name, digest in outputs.items()
     )
 
@@ -58,7 +53,7 @@ def mark_done(root: Path, stage: str, print_: str, outputs: Sequence[Path], seco
     """Record a finished stage (written last, atomically: a crash leaves it not current)."""
     record = {
         "fingerprint": print_,
-        "outputs": {run_name(root, path): file_hash(path) for path in outputs},
+        "outputs": {run_name(root, path): file_sha256(path) for path in outputs},
         "seconds": round(seconds, 3),
     }
     folder = root / STATE

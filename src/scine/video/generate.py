@@ -30,6 +30,7 @@ Independent jobs (e.g. a SLURM array) pass ``shard=(i, n)`` instead and run
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import os
@@ -46,7 +47,15 @@ from urllib.parse import quote
 from pydantic import JsonValue, ValidationError
 
 from scine import __version__
-from scine.records import Prompt, RecordError, Video, read_jsonl, read_records, write_jsonl
+from scine.records import (
+    Prompt,
+    RecordError,
+    Video,
+    file_sha256,
+    read_jsonl,
+    read_records,
+    write_jsonl,
+)
 from scine.video._adapters import DTYPES, MODELS, DiffusersModel
 
 if TYPE_CHECKING:
@@ -342,7 +351,7 @@ def generate_videos(
         seed = prompt_seed(prompt.id, run_seed)
         final = out / VIDEOS / name / video_filename(prompt.id)
         record = existing.get(f"{name}/{prompt.id}")
-        if record is not None and _same_run(record, run_seed, settings) and final.is_file():
+        if record is not None and _same_run(record, run_seed, settings) and _intact(record, final):
             skipped += 1
             status: Literal["generated", "skipped"] = "skipped"
         else:
@@ -432,6 +441,15 @@ def _settings_key(settings: Any) -> str:
     return json.dumps(settings, sort_keys=True, separators=(",", ":"), default=str)
 
 
+def _intact(record: Video, final: Path) -> bool:
+    """Whether a finished video's file is still the one its record was made with (a record
+    without a hash, from an older scine, trusts the file if it is there)."""
+    if not final.is_file():
+        return False
+    digest = record.provenance.get("sha256")
+    return digest is None or file_sha256(final) == digest
+
+
 def _same_run(record: Video, run_seed: int, settings: Mapping[str, JsonValue]) -> bool:
     provenance = record.provenance
     return provenance.get("run_seed") == run_seed and _settings_key(
@@ -468,8 +486,13 @@ def _check_out_folder(
 
 
 def _render(model: VideoModel, prompt: Prompt, seed: int, final: Path) -> Video:
-    """Render into a hidden partial file and rename it: no half video under the final name."""
+    """Render into a hidden partial file and rename it: no half video under the final name.
+
+    Temporary files a killed run left for this prompt go first (only this prompt's: shards
+    share the folder)."""
     partial = final.with_name(f".{final.stem}.partial.mp4")
+    for leftover in final.parent.glob(glob.escape(f".{partial.name}.") + "*.tmp"):
+        leftover.unlink(missing_ok=True)
     try:
         video = model.generate(prompt, seed, partial)
         if not partial.is_file() or partial.stat().st_size == 0:
@@ -504,6 +527,7 @@ def _finish(
         "settings": dict(settings),
         "wall_seconds": round(wall, 3),
         "generated_at": datetime.now(UTC).isoformat(timespec="microseconds"),
+        "sha256": file_sha256(final),
     }
     return video.model_copy(
         update={
