@@ -68,6 +68,15 @@ def test_bootstrap_resamples_prompts_not_rows() -> None:
     assert a["ci_high"] == pytest.approx(4.0)
 
 
+def test_a_category_of_one_prompt_has_no_interval() -> None:
+    scores = category_scores(TOY, n_boot=200, seed=1)
+    lighting = cell(scores, "axis", "lighting", "a")  # p1 only: nothing to resample
+    assert lighting["prompts"] == 1
+    assert pd.isna(lighting["ci_low"])
+    assert pd.isna(lighting["ci_high"])
+    assert not pd.isna(cell(scores, "axis", "camera", "a")["ci_low"])
+
+
 def test_same_seed_same_intervals() -> None:
     first = category_scores(TOY, n_boot=200, seed=3)
     pd.testing.assert_frame_equal(first, category_scores(TOY, n_boot=200, seed=3))

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from scine.analysis.pipeline import AnalysisSettings, _num, analyze
+from scine.analysis.pipeline import AnalysisSettings, _num, analyze, summary
+from scine.analysis.report import write_report
 from scine.analysis.simulate import SimulationConfig, simulate, write_simulation
 from scine.analysis.table import StudyError, load_study
 from scine.cli import app
@@ -55,3 +56,25 @@ def test_model_names_are_printed_as_written(study_folder: Path, tmp_path: Path) 
     assert "m2 [/]" in outcome.output
     assert "[red]m1" in outcome.output
     assert "nan" not in outcome.output
+
+
+def test_models_rated_on_different_questions_are_flagged(
+    study_folder: Path, tmp_path: Path
+) -> None:
+    whole = analyze(load_study(study_folder), AnalysisSettings(n_boot=0))
+    assert whole.uneven is None
+    assert whole.coverage["sim-01"] == whole.coverage["sim-02"]
+    ratings = read_parquet(study_folder / "ratings.parquet", Rating)
+    items = load_study(study_folder).items
+    axis = sorted(items["axis"].unique())[0]
+    one_axis = set(items.loc[items["axis"] == axis, "question_id"])
+    kept = [r for r in ratings if r.video_id.startswith("sim-01/") or r.question_id in one_axis]
+    write_parquet(study_folder / "ratings.parquet", kept, Rating)
+    part = analyze(load_study(study_folder), AnalysisSettings(n_boot=0))
+    assert part.coverage["sim-02"]["axes"] == [axis]
+    assert part.coverage["sim-02"]["questions"] == len(one_axis)
+    assert part.uneven is not None
+    assert f"sim-02 {len(one_axis)} on {axis}" in part.uneven
+    assert summary(part)["uneven_coverage"] == part.uneven
+    page = write_report(part, {}, {}, tmp_path / "report.html").read_text()
+    assert part.uneven in page

@@ -402,6 +402,24 @@ def test_one_vote_per_item_gives_nan_rows_not_an_error() -> None:
     assert alphas.set_index("level").loc["item", "alpha"].isna().all()
 
 
+def test_agreement_never_exceeds_one_even_on_degenerate_votes() -> None:
+    # every vote on a model the same: no error variance, and an unbalanced design whose
+    # moment estimate of it comes out below zero
+    votes = hand_votes()
+    votes["score"] = votes["model"].map({"A": 1.0, "B": 3.0, "C": 5.0})
+    iccs, _ = reliability_levels(votes, n_boot=50, seed=0)
+    assert iccs[["ICC", "ci_low", "ci_high"]].max().max() <= 1.0
+
+
+def test_identical_ratings_say_why_agreement_is_undefined() -> None:
+    votes = hand_votes().assign(score=3.0)
+    iccs, alphas = reliability_levels(votes, n_boot=20)
+    assert iccs["ICC"].isna().all()
+    item = iccs[iccs["level"] == "item"]
+    assert (item["estimator"] == "undefined: every rating the same").all()
+    assert alphas["alpha"].isna().all()
+
+
 def test_one_rater_gives_nan_rows_not_an_error() -> None:
     # e.g. a study rated by one automatic rater: one vote per item, nothing to agree
     votes = hand_votes().drop_duplicates(["model", "question_id"]).assign(rater="probe")

@@ -83,6 +83,8 @@ def test_incomparable_runs_are_refused_unless_allowed(
     board = merge_runs([first, second], allow_mixed=True)
     assert len(board.rows) == 2
     assert f"Merged although not comparable: {said}" in to_markdown(board)
+    rows = list(csv.DictReader(io.StringIO(to_csv(board))))
+    assert all(said in row["not_comparable"] for row in rows)
 
 
 def test_a_model_in_two_runs_is_refused(tmp_path: Path) -> None:
@@ -132,6 +134,9 @@ def test_the_command_writes_the_format_its_file_names(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["leaderboard", str(first), str(tmp_path / "none")])
     assert result.exit_code == 1
     assert "not found; is" in result.output
+    result = CliRunner().invoke(app, ["leaderboard", str(first), "--out", "board.txt"])
+    assert result.exit_code == 1
+    assert "name a .md, .csv or .html file, or give --format" in " ".join(result.output.split())
 
 
 def test_a_finished_run_merges(tmp_path: Path) -> None:

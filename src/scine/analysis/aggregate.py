@@ -53,6 +53,8 @@ def category_scores(
     pairs = pd.DataFrame({"cell": members[1], "prompt": prompt_codes[members[0]]})
     prompt_counts = pairs.drop_duplicates().groupby("cell").size().reindex(range(len(cells)))
     low, high = _bootstrap(scores, matrix, prompt_codes, len(prompts), n_boot, seed, level)
+    alone = (prompt_counts < 2).to_numpy()  # resampling one prompt shows no spread: no interval
+    low, high = np.where(alone, np.nan, low), np.where(alone, np.nan, high)
     result = cells.assign(
         mean=means,
         ci_low=low,

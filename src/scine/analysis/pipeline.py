@@ -99,6 +99,7 @@ def analyze(study: Study, settings: AnalysisSettings, stage: Stage | None = None
         "raters": int(study.votes["rater"].nunique()),
         "matches": len(matches),
     }
+    coverage = _coverage(study.items)
     return Analysis(
         models=study.models,
         scores=scores,
@@ -112,6 +113,36 @@ def analyze(study: Study, settings: AnalysisSettings, stage: Stage | None = None
         settings=settings.described(),
         excluded=dict(study.excluded),
         counts=counts,
+        coverage=coverage,
+        uneven=_uneven(study.items, coverage),
+    )
+
+
+def _coverage(items: Any) -> dict[str, dict[str, Any]]:
+    """Per model: how many items and questions it was rated on, and on which axes."""
+    return {
+        str(model): {
+            "items": len(rated),
+            "questions": int(rated["question_id"].nunique()),
+            "axes": sorted(rated["axis"].unique()),
+        }
+        for model, rated in items.groupby("model", sort=True)
+    }
+
+
+def _uneven(items: Any, coverage: dict[str, dict[str, Any]]) -> str | None:
+    """In words, when the models were rated on different questions; else None."""
+    asked = items.groupby("model")["question_id"].agg(frozenset)
+    if len(set(asked)) <= 1:
+        return None
+    shared = len(frozenset.intersection(*asked))
+    each = "; ".join(
+        f"{model} {found['questions']} on {', '.join(found['axes'])}"
+        for model, found in coverage.items()
+    )
+    return (
+        f"models were rated on different questions ({each}; {shared} shared): overall and "
+        "axis means, tiers and rankings compare different questions"
     )
 
 
@@ -160,6 +191,8 @@ def summary(analysis: Analysis) -> dict[str, Any]:
         ],
         "tiers": analysis.tiers,
         "excluded": analysis.excluded,
+        "coverage": analysis.coverage,
+        "uneven_coverage": analysis.uneven,
         "settings": analysis.settings,
     }
 

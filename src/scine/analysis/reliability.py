@@ -429,6 +429,7 @@ def _henderson(sums: _Sums) -> FloatArray:
         error = ((s.n - s.k_a) * column + (s.a - s.k_b) * row - s.between_targets) / (
             s.n - s.k_a - s.k_b + 1
         )
+        error = np.maximum(error, 0.0)  # a variance: a negative estimate is taken as none
         target, rater = column - error, row - error
         k = s.n / s.a
         one_way = (s.between_targets / (s.a - 1) - row) / ((s.n - s.k_a) / (s.a - 1))
@@ -440,7 +441,8 @@ def _henderson(sums: _Sums) -> FloatArray:
             target / (target + (rater + error) / k),
             target / (target + error / k),
         ]
-    return np.column_stack(forms)
+    # a share of variance is at most 1; beyond it only where a sample's components are noise
+    return np.minimum(np.column_stack(forms), 1.0)
 
 
 def _henderson_frame(design: _Design, ci: float, n_boot: int, seed: int) -> pd.DataFrame:
@@ -613,7 +615,8 @@ def _model_table(slotted: pd.DataFrame) -> pd.DataFrame:
 
 
 def _lacking(table: pd.DataFrame, target: str, rater: str) -> str | None:
-    """Why a level's agreement is undefined (a single target or rater), or None."""
+    """Why a level's agreement is undefined (too few targets, raters or ratings, or no
+    variance at all), or None."""
     if table[target].nunique() < 2:
         return "a single target"  # e.g. the one pair of a study of two models
     if table[rater].nunique() < 2:
@@ -622,6 +625,8 @@ def _lacking(table: pd.DataFrame, target: str, rater: str) -> str | None:
         return "one rating per target"  # e.g. one vote per item
     if table.groupby(rater)[target].nunique().max() < 2:
         return "one target per rater"
+    if table["score"].nunique() < 2:
+        return "every rating the same"  # no variance to share out
     return None
 
 

@@ -105,6 +105,7 @@ def _context(
         "excluded": [(reason, _count(n)) for reason, n in analysis.excluded.items()],
         "excluded_total": _count(sum(analysis.excluded.values())),
         "leaderboard": _leaderboard(analysis),
+        "uneven": analysis.uneven,
         "headline_icc": _headline_icc(analysis),
         "figures": [_figure(name, paths, analysis) for name, paths in plots.items()],
         "score_tables": _score_tables(analysis),

@@ -23,6 +23,9 @@ Every frame is a pandas DataFrame in long form. Column contracts:
   settings).
 - ``correlations``: ``scope, a, b, rho, pval, models``: Spearman correlation of per-model
   mean scores between categories ``a`` and ``b`` of one scope.
+- ``coverage``: per model, its ``items``, ``questions`` and ``axes`` rated; ``uneven`` says
+  in words when models were rated on different questions (their means then compare
+  different things), else None.
 """
 
 from __future__ import annotations
@@ -63,3 +66,5 @@ class Analysis:
     settings: dict[str, Any]
     excluded: dict[str, int]
     counts: dict[str, int] = field(default_factory=dict)
+    coverage: dict[str, dict[str, Any]] = field(default_factory=dict)
+    uneven: str | None = None

@@ -67,6 +67,8 @@ def analyze(
     _leaderboard(result)
     for reason, count in result.excluded.items():
         error_console.print(f"[yellow]left out[/] {count}: {reason}")
+    if result.uneven:
+        error_console.print(Text.assemble(("read with care: ", "yellow"), result.uneven))
     console.print(f"summary: {written['summary']}")
     console.print(f"report:  {written['report']}")
 

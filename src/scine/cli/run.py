@@ -132,6 +132,8 @@ def leaderboard_command(
     )
     if chosen not in FORMATS:
         fail(f"--format {chosen!r}: expected {', '.join(FORMATS)}")
+    if output_format is None and out is not None and out.suffix not in FORMATS.values():
+        fail(f"--out {out}: name a .md, .csv or .html file, or give --format")
     try:
         board = merge_runs(runs, allow_mixed=allow_mixed)
     except LeaderboardError as exc:

@@ -130,16 +130,20 @@ def to_markdown(board: Leaderboard) -> str:
 
 
 def to_csv(board: Leaderboard) -> str:
-    """The leaderboard as CSV, one row per (rater, model)."""
+    """The leaderboard as CSV, one row per (rater, model); runs merged although not
+    comparable add a ``not_comparable`` column saying why."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["rater", "judge", "rank", "model", "mean", "ci_low", "ci_high", *AXES, "run"])
+    note = ["not_comparable"] if board.mixed else []
+    head = ["rater", "judge", "rank", "model", "mean", "ci_low", "ci_high", *AXES, "run"]
+    writer.writerow(head + note)
     for row in board.rows:
         axes = [row.axes[a] for a in AXES]
         writer.writerow(
             [row.rater, row.judge, board.rank(row), row.model, row.mean, row.ci_low, row.ci_high]
             + ["" if v is None else v for v in axes]
             + [row.run]
+            + (["; ".join(board.mixed)] if board.mixed else [])
         )
     return buffer.getvalue()
 
