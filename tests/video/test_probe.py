@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -160,6 +161,37 @@ def test_matroska_cut_in_half(tmp_path: Path) -> None:
     reason = bad(probe(cut(path, path.stat().st_size // 2)))
     assert reason.startswith("truncated: decoding stopped at frame ")
     assert reason.endswith(" of 12")
+
+
+def encode_variable_rate(path: Path, frames: int = 24) -> Path:
+    """Frames shown alternately 1/24 s and 1/12 s (a variable frame rate), noise content."""
+    rng = np.random.default_rng(0)
+    with av.open(path, "w") as container:
+        stream = container.add_stream("libx264", rate=24)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        stream.codec_context.time_base = Fraction(1, 24)
+        for index in range(frames):
+            pixels = rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)
+            frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
+            frame.pts, frame.time_base = index * 3 // 2, Fraction(1, 24)
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return path
+
+
+@pytest.mark.parametrize("name", ["vfr.mkv", "vfr.mp4"])
+def test_a_variable_frame_rate_is_read_whole(tmp_path: Path, name: str) -> None:
+    found = probe(encode_variable_rate(tmp_path / name))
+    assert found.ok, found.reason
+    assert found.frames == 24
+    assert found.duration is not None
+    assert found.fps is not None
+    assert found.fps == pytest.approx(24 / found.duration, rel=0.02)  # not the guessed 24
+
+
+def test_a_variable_frame_rate_matroska_cut_in_half_is_still_truncated(tmp_path: Path) -> None:
+    path = encode_variable_rate(tmp_path / "vfr.mkv", frames=48)
+    assert bad(probe(cut(path, path.stat().st_size // 2))).startswith("truncated: ")
 
 
 def test_avi_cut_in_half(tmp_path: Path) -> None:

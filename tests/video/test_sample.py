@@ -69,11 +69,15 @@ def encode(
     *,
     options: dict[str, str] | None = None,
     times_ms: list[int] | None = None,
+    rotation: int = 0,
 ) -> Path:
-    """Encode frames 0..count-1 at 24 fps, or at ``times_ms`` (a variable frame rate)."""
+    """Encode frames 0..count-1 at 24 fps, or at ``times_ms`` (a variable frame rate), with
+    a display ``rotation`` (degrees counter-clockwise) if given."""
     with av.open(str(path), "w") as out:
         stream = out.add_stream(codec, rate=FPS, options=options or {})
         stream.width, stream.height, stream.pix_fmt = WIDTH, HEIGHT, "yuv420p"
+        if rotation:
+            stream.set_display_rotation(rotation)
         stream.codec_context.gop_size = GOP
         if times_ms is not None:
             stream.codec_context.time_base = Fraction(1, 1000)
@@ -328,6 +332,23 @@ def test_sample_many_needs_a_worker(h264: Path) -> None:
 
 
 # -- errors ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("rotation", [90, -90, 180])
+def test_frames_of_a_rotated_video_are_turned_upright(tmp_path: Path, rotation: int) -> None:
+    from scine.video.probe import probe
+
+    path = encode(tmp_path / "turned.mp4", count=12, rotation=rotation)
+    taken = sample_frames(path, VideoSampling(frames=3, max_pixels=WIDTH * HEIGHT, multiple=None))
+    turns = rotation // 90 % 4
+    upright = (HEIGHT, WIDTH) if turns % 2 == 0 else (WIDTH, HEIGHT)
+    assert taken.frames.shape[1:3] == upright
+    assert (taken.width, taken.height) == upright[::-1]
+    for frame, time in zip(taken.frames, taken.timestamps, strict=True):
+        expected = np.rot90(picture(round(time * FPS)), turns).astype(float)
+        assert np.abs(frame.astype(float) - expected).mean() < 8
+    found = probe(path)
+    assert (found.width, found.height, found.rotation) == (*upright[::-1], turns * 90)
 
 
 def test_missing_file(tmp_path: Path) -> None:

@@ -530,5 +530,6 @@ def _video(row: _Row, clean: str, found: Probe) -> Video:
             "duration": found.duration,
             "size_bytes": found.size_bytes,
             "probe": "pyav",
+            **({"rotation": found.rotation} if found.rotation else {}),
         },
     )

@@ -8,6 +8,7 @@ people ("truncated: decoding stopped at frame 31 of 120").
 
 from __future__ import annotations
 
+import itertools
 import stat
 from dataclasses import dataclass, replace
 from fractions import Fraction
@@ -42,7 +43,9 @@ class Probe:
     """What ``probe`` found: ``ok`` and the figures, or ``ok=False`` and a ``reason``.
 
     ``duration`` is in seconds, ``fps`` the average frame rate and ``frames`` the number of
-    frames actually decoded. Figures known before a failure are filled in, the rest are None.
+    frames actually decoded. ``width`` and ``height`` are as a player shows the video: turned
+    upright when the file asks for a display ``rotation`` (degrees counter-clockwise). Figures
+    known before a failure are filled in, the rest are None.
     """
 
     ok: bool
@@ -55,6 +58,7 @@ class Probe:
     codec: str | None = None
     container: str | None = None
     size_bytes: int | None = None
+    rotation: int = 0
 
 
 def probe(path: str | Path) -> Probe:
@@ -145,21 +149,30 @@ def _decode_all(path: Path, container: InputContainer, stream: VideoStream, foun
     """Decode every frame; compare the count with what the header promises."""
     import av
 
-    decoded, error = 0, None
+    from .sample import quarter_turns, shown_size
+
+    decoded, error, shown = 0, None, None
+    times: list[float] = []
     try:
-        for _ in container.decode(stream):
+        for frame in container.decode(stream):
             decoded += 1
+            if frame.time is not None:
+                times.append(frame.time)
+            if shown is None:  # as a player shows it: turned upright
+                shown = (*shown_size(frame), 90 * quarter_turns(frame))
     except av.FFmpegError as exc:
         error = ffmpeg_reason(exc)
     fps = _fps(stream, container, decoded)
     duration = _duration(stream, container, decoded, fps)
     expected, slack = _expected_frames(stream, duration, fps)
+    if not stream.frames and duration and _irregular(times):
+        fps = decoded / duration  # a variable rate: the header's rate is a guess
     reason = None
     if decoded == 0:
         reason = "no decodable frames" + (f" ({error})" if error else "")
         if expected:
             reason += f"; the header promises {expected}: the file is probably truncated"
-    elif decoded < expected - slack:
+    elif decoded < expected - slack and not _reaches_the_end(times, duration):
         reason = f"truncated: decoding stopped at frame {decoded} of {expected}"
     elif error:
         reason = f"decoding failed after frame {decoded}: {error}"
@@ -168,6 +181,9 @@ def _decode_all(path: Path, container: InputContainer, stream: VideoStream, foun
     elif fps is None:
         reason = "no frame rate in the file"
     figures = replace(found, duration=duration, fps=fps, frames=decoded)
+    if shown is not None:
+        width, height, rotation = shown
+        figures = replace(figures, width=width, height=height, rotation=rotation)
     return replace(figures, ok=reason is None, reason=reason)
 
 
@@ -202,6 +218,24 @@ def _expected_frames(
     if duration and fps:
         return round(duration * fps), 1
     return 0, 0
+
+
+def _gaps(times: list[float]) -> list[float]:
+    return [later - earlier for earlier, later in itertools.pairwise(times)]
+
+
+def _irregular(times: list[float]) -> bool:
+    """Whether frames come at uneven intervals (a variable frame rate)."""
+    gaps = _gaps(times)
+    return len(gaps) > 1 and max(gaps) > 1.1 * min(gaps)
+
+
+def _reaches_the_end(times: list[float], duration: float | None) -> bool:
+    """Whether the last frame decoded is shown within one of the longest frame gaps of the
+    end: a complete file of variable rate holds fewer frames than duration x header rate."""
+    if not duration or not _irregular(times):
+        return False
+    return times[-1] + 1.5 * max(_gaps(times)) >= duration
 
 
 def _bad_extension(path: Path) -> str:

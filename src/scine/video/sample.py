@@ -47,8 +47,9 @@ __all__ = [
     "target_times",
 ]
 
-SAMPLING_VERSION = 2
-"""Part of ``VideoSampling.key()``: bumped whenever a change here changes the pixels."""
+SAMPLING_VERSION = 3
+"""Part of ``VideoSampling.key()``: bumped whenever a change here changes the pixels (3: frames
+of a video with a display rotation are turned upright)."""
 
 SEEK_MIN_GOPS = 2
 """Seek when the next wanted frame is this many keyframes past the decoder's position."""
@@ -497,7 +498,7 @@ def _decode(
                         )
                     shown = frame.pts
                     if frame.pts in missing:
-                        size = size or resized_size(frame.width, frame.height, sampling)
+                        size = size or resized_size(*shown_size(frame), sampling)
                         jobs[frame.pts] = convert(frame, size)
                         missing.discard(frame.pts)
                 if not missing:
@@ -543,8 +544,22 @@ def _cpus() -> int:
     return os.cpu_count() or 1
 
 
+def quarter_turns(frame: VideoFrame) -> int:
+    """Counter-clockwise quarter turns the frame's display matrix asks for (phone videos
+    filmed upright are stored sideways with a rotation of 90 or -90 degrees)."""
+    return round((frame.rotation or 0) / 90) % 4
+
+
+def shown_size(frame: VideoFrame) -> tuple[int, int]:
+    """(width, height) of the frame as a player shows it, turned upright."""
+    if quarter_turns(frame) % 2:
+        return frame.height, frame.width
+    return frame.width, frame.height
+
+
 def _rgb(frame: VideoFrame, size: tuple[int, int]) -> NDArray[np.uint8]:
-    """The frame as RGB of ``size`` (width, height), converted and resized in one pass.
+    """The frame as RGB of ``size`` (width, height), converted and resized in one pass,
+    turned upright as a player shows it.
 
     FFmpeg's swscale with a bicubic filter (widened when shrinking, so it does not alias),
     accurate rounding, full chroma interpolation and bit-exact arithmetic: the same pixels
@@ -561,12 +576,15 @@ def _rgb(frame: VideoFrame, size: tuple[int, int]) -> NDArray[np.uint8]:
         | Interpolation.BITEXACT
         | Interpolation.FULL_CHR_H_INT
     )
+    turns = quarter_turns(frame)
+    width, height = (size[1], size[0]) if turns % 2 else size
     converted = frame.reformat(
-        width=size[0],
-        height=size[1],
+        width=width,
+        height=height,
         format="rgb24",
         interpolation=flags,
         src_color_range=frame.color_range,
         threads=1,  # callers convert several frames at once; swscale's own threads would crowd
     )
-    return np.asarray(converted.to_ndarray(), dtype=np.uint8)
+    image = np.asarray(converted.to_ndarray(), dtype=np.uint8)
+    return np.ascontiguousarray(np.rot90(image, turns)) if turns else image
