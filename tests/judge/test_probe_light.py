@@ -135,6 +135,18 @@ def test_steady_light_even_when_the_camera_moves(clips: dict[str, Clip], shot: s
     assert max(reading.support.values()) < 0.1
 
 
+@pytest.mark.parametrize("shot", ["dark_warm", "fade_up"])
+def test_a_cut_from_black_is_no_change_of_light(clips: dict[str, Clip], shot: str) -> None:
+    whole = clips[shot]
+    black = len(whole.gray) // 5
+    gray, frames = whole.gray.copy(), whole.frames.copy()
+    gray[:black], frames[:black] = 0, 0
+    cut = Clip(frames, gray, whole.timestamps, whole.fps, whole.source)
+    reading = read(probe_light_motion, cut, LIGHT_MOTION)
+    assert reading.measure["black_frames_left_out"] == black
+    assert reading.value == read(probe_light_motion, whole, LIGHT_MOTION).value
+
+
 def test_one_frame_reads_exposure_and_temperature_but_not_motion(clips: dict[str, Clip]) -> None:
     whole = clips["dark_warm"]
     clip = Clip(whole.frames[:1], whole.gray[:1], whole.timestamps[:1], whole.fps, whole.source)

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import JsonValue
 
-from ._reading import Clip, Reading, abstain, is_black
+from ._reading import Clip, Reading, abstain, black_frames, is_black
 
 if TYPE_CHECKING:
     import numpy as np
@@ -152,8 +152,11 @@ def probe_light_motion(clip: Clip) -> list[Reading]:
         return [abstain(LIGHT_MOTION, "fewer than 2 frames: no change to measure")]
     if is_black(clip):
         return [abstain(LIGHT_MOTION, "black frames")]
-    level = _light_level(clip.gray)
-    times = clip.timestamps - clip.timestamps[0]
+    gray, times = _without_black_ends(clip)
+    if len(gray) < 2:
+        return [abstain(LIGHT_MOTION, "fewer than 2 frames besides black ones")]
+    level = _light_level(gray)
+    times = times - times[0]
     if times[-1] <= 0:  # no usable timestamps: the frames are taken as evenly spaced
         times = np.arange(len(times)) / clip.fps
     slow, periodic, hz = _decompose(level, times)
@@ -178,6 +181,7 @@ def probe_light_motion(clip: Clip) -> list[Reading]:
         "net_change": round(change, 4),
         "swing": round(swing, 4),
         "irregular_share": round(irregular, 4),
+        "black_frames_left_out": len(clip.gray) - len(gray),
         "peak_hz": round(hz, 3),
         "level": [round(float(v), 4) for v in level],
     }
@@ -191,6 +195,16 @@ def probe_light_motion(clip: Clip) -> list[Reading]:
 
 
 # -- helpers --------------------------------------------------------------------------------
+
+
+def _without_black_ends(clip: Clip) -> tuple[NDArray[np.uint8], NDArray[np.float64]]:
+    """The luma frames and timestamps without the black frames that open or close the clip:
+    a cut from or to black is no change of the scene's light (a fade keeps its dim frames)."""
+    import numpy as np
+
+    shown = np.flatnonzero(~black_frames(clip))
+    first, last = int(shown[0]), int(shown[-1]) + 1
+    return clip.gray[first:last], clip.timestamps[first:last]
 
 
 def _is_flat(clip: Clip) -> bool:

@@ -11,13 +11,13 @@ if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
 
-__all__ = ["BLACK_LUMA", "BLACK_SHARE", "Clip", "Reading", "abstain", "is_black"]
+__all__ = ["BLACK_LUMA", "BLACK_SHARE", "Clip", "Reading", "abstain", "black_frames", "is_black"]
 
 BLACK_LUMA = 16
 """8-bit luma at or below which a pixel is black (video black is 16 in limited range)."""
 
 BLACK_SHARE = 0.001
-"""A clip with at most this share of pixels brighter than ``BLACK_LUMA`` is black."""
+"""A frame with at most this share of pixels brighter than ``BLACK_LUMA`` is black."""
 
 _BLACK_STRIDE = 2  # every this many rows and columns are looked at
 
@@ -62,9 +62,17 @@ def abstain(node: str, reason: str, measure: dict[str, JsonValue] | None = None)
     return Reading(node=node, value=None, confidence=0.0, measure=measure or {}, reason=reason)
 
 
-def is_black(clip: Clip) -> bool:
-    """Whether (nearly) no pixel of the clip is brighter than video black."""
+def black_frames(clip: Clip) -> NDArray[np.bool_]:
+    """For each frame, whether (nearly) no pixel of it is brighter than video black."""
     import numpy as np
 
-    gray = clip.gray[:, ::_BLACK_STRIDE, ::_BLACK_STRIDE]
-    return bool(np.count_nonzero(gray > BLACK_LUMA) <= BLACK_SHARE * gray.size)
+    gray = clip.gray[:, ::_BLACK_STRIDE, ::_BLACK_STRIDE].reshape(len(clip.gray), -1)
+    black: NDArray[np.bool_] = np.count_nonzero(gray > BLACK_LUMA, axis=1) <= (
+        BLACK_SHARE * gray.shape[1]
+    )
+    return black
+
+
+def is_black(clip: Clip) -> bool:
+    """Whether every frame of the clip is black (see ``black_frames``)."""
+    return bool(black_frames(clip).all())
