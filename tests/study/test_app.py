@@ -15,8 +15,11 @@ pytest.importorskip("httpx")
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner
 
+from scine.cli import app
 from scine.study import schema
+from scine.study.access import unservable_videos
 from scine.study.app import COOKIE, MAX_BODY, make_app
 from scine.study.create import ADMIN, create_study
 from scine.study.database import open_database
@@ -206,10 +209,30 @@ def test_media_never_leave_the_media_folder(
         left.path = "../secret.txt"
         os.symlink(secret, media / "escape.mp4")
         right.path = "escape.mp4"
+        moved = sorted([(left.id, "../secret.txt"), (right.id, "escape.mp4")])
     sign_in(client, tokens["ann"])
     assert client.get(f"/media/task/{task.id}/left").status_code == 404
     assert client.get(f"/media/task/{task.id}/right").status_code == 404
     assert client.get(f"/media/task/{task.id}/middle").status_code == 404
+    with Session(engine) as session:  # type: ignore[arg-type]
+        unservable = unservable_videos(session, media)
+    assert unservable == moved
+
+
+def test_serving_refuses_videos_it_could_never_show(
+    served: tuple[TestClient, dict[str, str], object, Path], database: str
+) -> None:
+    _, _, engine, media = served
+    with Session(engine) as session:  # type: ignore[arg-type]
+        first = session.scalars(select(schema.Video).order_by(schema.Video.id)).first()
+        assert first is not None
+        session.expunge(first)
+    (media / first.path).unlink()
+    outcome = CliRunner().invoke(app, ["study", "serve", "--db", database, "--media", str(media)])
+    assert outcome.exit_code == 1
+    said = " ".join(outcome.output.split())
+    assert "1 video(s) of the study are not files inside" in said
+    assert first.id in said
 
 
 def test_oversized_bodies_are_refused(

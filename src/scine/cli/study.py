@@ -121,7 +121,9 @@ def serve_command(
     import os
 
     import uvicorn
+    from sqlalchemy.orm import Session
 
+    from scine.study.access import unservable_videos
     from scine.study.app import make_app
     from scine.study.database import DatabaseError, open_database
 
@@ -131,6 +133,14 @@ def serve_command(
         engine = open_database(db)
     except DatabaseError as exc:
         fail(str(exc))
+    with Session(engine) as session:
+        unservable = unservable_videos(session, media)
+    if unservable:
+        shown = ", ".join(f"{video} ({path})" for video, path in unservable[:3])
+        fail(
+            f"{len(unservable)} video(s) of the study are not files inside {media}, so their "
+            f"tasks could never be finished: {shown}; put them there (paths as in the study)"
+        )
     secret = os.environ.get("SCINE_STUDY_SECRET")
     uvicorn.run(
         make_app(engine, media, secret=bytes.fromhex(secret) if secret else None),

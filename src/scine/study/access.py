@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from . import schema
 from .create import hash_token
 
-__all__ = ["annotator_for", "csrf_token", "media_file"]
+__all__ = ["annotator_for", "csrf_token", "media_file", "unservable_videos"]
 
 
 def annotator_for(session: Session, token: str | None) -> schema.Annotator | None:
@@ -28,6 +28,13 @@ def csrf_token(secret: bytes, token_hash: str) -> str:
     """A per-annotator token (from the hash of their sign-in token) that state-changing
     requests must echo in a header."""
     return hmac.new(secret, token_hash.encode("ascii"), hashlib.sha256).hexdigest()
+
+
+def unservable_videos(session: Session, root: Path) -> list[tuple[str, str]]:
+    """(id, path) of the study's videos that ``media_file`` cannot serve from ``root``: the
+    tasks showing them could never be finished."""
+    videos = session.execute(select(schema.Video.id, schema.Video.path).order_by(schema.Video.id))
+    return [(video, path) for video, path in videos if media_file(root, path) is None]
 
 
 def media_file(root: Path, relative: str) -> Path | None:
