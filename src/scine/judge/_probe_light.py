@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import JsonValue
 
-from ._reading import Clip, Reading, abstain, black_frames, is_black
+from ._reading import Clip, Reading, abstain, black_frames, is_black, too_few_frames
 
 if TYPE_CHECKING:
     import numpy as np
@@ -149,7 +149,7 @@ def probe_light_motion(clip: Clip) -> list[Reading]:
     import numpy as np
 
     if len(clip.gray) < 2:
-        return [abstain(LIGHT_MOTION, "fewer than 2 frames: no change to measure")]
+        return [abstain(LIGHT_MOTION, too_few_frames(clip))]
     if is_black(clip):
         return [abstain(LIGHT_MOTION, "black frames")]
     gray, times = _without_black_ends(clip)

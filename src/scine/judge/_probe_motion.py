@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import JsonValue
 
-from ._reading import Clip, Reading, abstain
+from ._reading import Clip, Reading, abstain, too_few_frames
 
 if TYPE_CHECKING:
     import numpy as np
@@ -118,7 +118,7 @@ def probe_movement(clip: Clip) -> list[Reading]:
     ``log_scale_per_s``, ``roll_deg_per_s``, ``edge_widths_per_s``) are in ``measure``.
     """
     if len(clip.gray) < 2:
-        return _abstain_all("fewer than 2 frames: no motion to measure")
+        return _abstain_all(too_few_frames(clip))
     frames = _levelled(clip)
     if frames is None:
         return _abstain_all("every frame is a single flat colour: nothing to track")

@@ -11,7 +11,16 @@ if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
 
-__all__ = ["BLACK_LUMA", "BLACK_SHARE", "Clip", "Reading", "abstain", "black_frames", "is_black"]
+__all__ = [
+    "BLACK_LUMA",
+    "BLACK_SHARE",
+    "Clip",
+    "Reading",
+    "abstain",
+    "black_frames",
+    "is_black",
+    "too_few_frames",
+]
 
 BLACK_LUMA = 16
 """8-bit luma at or below which a pixel is black (video black is 16 in limited range)."""
@@ -60,6 +69,14 @@ class Reading:
 def abstain(node: str, reason: str, measure: dict[str, JsonValue] | None = None) -> Reading:
     """A reading that makes no claim about ``node``, with the reason."""
     return Reading(node=node, value=None, confidence=0.0, measure=measure or {}, reason=reason)
+
+
+def too_few_frames(clip: Clip) -> str:
+    """Why a clip of under 2 sampled frames shows no change: how many, at what rate."""
+    return (
+        f"fewer than 2 frames: {len(clip.gray)} sampled at {clip.fps:g} a second, the clip is "
+        "too short to show a change"
+    )
 
 
 def black_frames(clip: Clip) -> NDArray[np.bool_]:
