@@ -214,10 +214,17 @@ def test_imported_videos_run_and_simulated_experts_refuse_them(
     first, second = sorted((mapped / "mine").iterdir())[:2]
     first.write_bytes(second.read_bytes())  # an imported file replaced
     assert statuses(run_pipeline(none, out))["videos"] == "ran"
+    assert result.summary["raters"]["probes"]["uneven_coverage"] is None
     first.unlink()  # a file taken out of the folder map
     assert statuses(run_pipeline(none, out))["videos"] == "ran"
     videos = out.joinpath("videos.jsonl").read_text().splitlines()
     assert len(videos) == 11
+    rated = [
+        json.loads(line)["video_id"] for line in out.joinpath("ratings", "probes.jsonl").open()
+    ]
+    mapped.joinpath(next(v for v in rated if v.startswith("mine/")) + ".mp4").unlink()
+    uneven = run_pipeline(none, out).summary["raters"]["probes"]["uneven_coverage"]
+    assert "models were rated on different questions" in uneven
 
 
 def test_the_embedded_default_ranks_the_synthetic_models_in_their_planted_order(

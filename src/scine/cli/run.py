@@ -95,10 +95,14 @@ def _leaderboard(rater: str, found: dict[str, Any], truth: dict[str, Any]) -> Ta
     for model, score in sorted(found["overall"].items(), key=lambda item: -item[1]["mean"]):
         cells = [_number(found["axis_scores"].get(model, {}).get(axis)) for axis in axes]
         table.add_row(Text(model), str(tier_of.get(model, "")), _number(score["mean"]), *cells)
+    captions = []
     checked = truth.get(rater)
     if checked:
         kept = [axis for axis, check in checked.items() if check["matches"]]
-        table.caption = f"planted order recovered on: {', '.join(kept) or 'no axis'}"
+        captions.append(f"planted order recovered on: {', '.join(kept) or 'no axis'}")
+    if found.get("uneven_coverage"):
+        captions.append(f"read with care: {found['uneven_coverage']}")
+    table.caption = Text("\n".join(captions)) if captions else None
     return table
 
 

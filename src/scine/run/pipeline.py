@@ -569,6 +569,7 @@ def _report(run: _Run) -> list[Path]:
             "axis_scores": summary["axis_scores"],
             "tiers": summary["tiers"],
             "n_ratings": summary["n_ratings"],
+            "uneven_coverage": summary.get("uneven_coverage"),
             "agreement_with_experts": (
                 json.loads(agreement.read_text())["without_ties"] if agreement.exists() else None
             ),
