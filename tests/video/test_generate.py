@@ -737,13 +737,21 @@ def test_prompt_file_errors_name_the_file_and_line(tmp_path: Path) -> None:
 def test_explicit_shards_cover_every_prompt_once_then_merge(tmp_path: Path) -> None:
     suite = prompts(7)
     calls = []
+    with pytest.raises(RuntimeError, match="simulated"):
+        generate_videos(FakeModel(fail_on="p4"), suite, tmp_path, shard=(1, 3))
+    with pytest.raises(GenerateError) as refused:
+        merge_records(tmp_path)
+    assert "fake 0/3: not run; fake 1/3: 1 video(s) so far, running or stopped" in str(
+        refused.value
+    )
+    assert (tmp_path / "parts" / "fake.1-of-3.jsonl").is_file()  # nothing merged, nothing lost
     for index in range(3):
         model = FakeModel()
         summary = generate_videos(model, suite, tmp_path, shard=(index, 3))
         assert summary.merged is None
         assert summary.part.name == f"fake.{index}-of-3.jsonl"
         calls.append(model.calls)
-    assert calls == [["p0", "p3", "p6"], ["p1", "p4"], ["p2", "p5"]]
+    assert calls == [["p0", "p3", "p6"], ["p4"], ["p2", "p5"]]
     merged = merge_records(tmp_path)
     assert (merged.videos, merged.parts, merged.superseded) == (7, 3, 0)
     assert [v.id for v in read_jsonl(tmp_path / "videos.jsonl", Video)] == [

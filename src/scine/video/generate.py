@@ -7,7 +7,8 @@ An output folder ``DIR`` holds:
   name is always finished. Characters of the prompt id other than letters, digits and
   ``-_.~`` are percent-encoded in the file name (``/`` becomes ``%2F``).
 - ``DIR/parts/<model>.<i>-of-<n>.jsonl``: the ``Video`` records that process ``i`` of ``n``
-  appends (and flushes) after each video, while it runs.
+  appends (and flushes) after each video, while it runs; ``.done`` beside it once it has
+  gone through all its prompts. ``merge_records`` refuses while a shard has not.
 - ``DIR/videos.jsonl``: every record, merged and sorted by id, once the run ends (or by
   ``merge_records``); ``path`` is relative to ``DIR``.
 - ``DIR/manifest.json``: models, run seeds, settings and counts, derived from the records.
@@ -79,6 +80,7 @@ SYNTH_PREFIX = "synth-"
 RECORDS = "videos.jsonl"
 MANIFEST = "manifest.json"
 PARTS = "parts"
+_SHARD = re.compile(r"(?P<model>.+)\.(?P<index>\d+)-of-(?P<count>\d+)\.(?:jsonl|done)")
 VIDEOS = "videos"
 _MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _DEVICE = re.compile(r"cpu|cuda(:\d+)?")
@@ -342,6 +344,8 @@ def generate_videos(
     replaced = _check_out_folder(out, existing, name, run_seed, settings, force)
 
     part = out / PARTS / f"{name}.{index}-of-{count}.jsonl"
+    done_marker = part.with_suffix(".done")
+    done_marker.unlink(missing_ok=True)  # running again: not done until the loop ends
     _trim_torn_tail(part)  # a torn line there was counted when reading
     assigned = suite[index::count]
     generated = skipped = 0
@@ -362,6 +366,8 @@ def generate_videos(
             status = "generated"
         if progress is not None:
             progress(Progress(done, len(assigned), prompt.id, status, time.perf_counter() - start))
+    done_marker.parent.mkdir(parents=True, exist_ok=True)
+    done_marker.write_text(f"{generated} generated, {skipped} already done\n", encoding="utf-8")
 
     merged = None
     if state is not None:
@@ -553,9 +559,16 @@ def merge_records(out: str | Path) -> MergeSummary:
     """Fold ``out/parts/*.jsonl`` into ``out/videos.jsonl`` and write ``manifest.json``.
 
     Per id the newest record (``provenance.generated_at``) wins; the others are counted as
-    superseded. Run it only when no process is still writing into ``out``.
+    superseded. Every shard ``i`` of ``n`` of a model with parts here must have finished (its
+    ``.done`` marker); otherwise nothing is merged and the error names the shards missing.
     """
     out = Path(out)
+    unfinished = _unfinished_shards(out)
+    if unfinished:
+        raise GenerateError(
+            f"{out}: not every shard has finished ({'; '.join(unfinished)}); run them to the "
+            "end (finished videos are kept), then merge: nothing was merged"
+        )
     entries, parts, torn = _all_records(out)
     current = _newest(entries)
     videos = sorted(current.values(), key=lambda video: video.id)
@@ -564,9 +577,10 @@ def merge_records(out: str | Path) -> MergeSummary:
     manifest = _manifest(videos, models)
     text = json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     (out / MANIFEST).write_text(text, encoding="utf-8")
-    for part in parts:
-        part.unlink()
-    if parts and not any((out / PARTS).iterdir()):
+    markers = sorted((out / PARTS).glob("*.done")) if (out / PARTS).is_dir() else []
+    for finished in [*parts, *markers]:
+        finished.unlink()
+    if (parts or markers) and not any((out / PARTS).iterdir()):
         (out / PARTS).rmdir()
     return MergeSummary(
         records=out / RECORDS,
@@ -597,6 +611,27 @@ def _manifest(videos: Sequence[Video], models: Mapping[str, int]) -> dict[str, A
         "seeds": "per video: first 4 bytes (big-endian) of sha256('scine-video:<run seed>:"
         "<prompt id>')",
     }
+
+
+def _unfinished_shards(out: Path) -> list[str]:
+    """Each shard ``i/n`` of a model seen in ``out/parts`` that has no ``.done`` marker, said
+    with what its part file holds."""
+    folder = out / PARTS
+    if not folder.is_dir():
+        return []
+    shards = {_SHARD.fullmatch(path.name) for path in folder.iterdir()}
+    counts = {(found["model"], int(found["count"])) for found in shards if found is not None}
+    said = []
+    for model, count in sorted(counts):
+        for index in range(count):
+            stem = f"{model}.{index}-of-{count}"
+            if (folder / f"{stem}.done").is_file():
+                continue
+            part = folder / f"{stem}.jsonl"
+            held = len(_read_part(part)[0]) if part.is_file() else 0
+            state = f"{held} video(s) so far, running or stopped" if part.is_file() else "not run"
+            said.append(f"{model} {index}/{count}: {state}")
+    return said
 
 
 def _run_seed(video: Video) -> int | None:
