@@ -585,6 +585,18 @@ def test_temporary_files_of_a_killed_run_are_cleared(tmp_path: Path) -> None:
     assert other.exists()
 
 
+def test_a_second_process_on_the_same_shard_is_refused(tmp_path: Path) -> None:
+    fcntl = pytest.importorskip("fcntl")
+    lock = tmp_path / "parts" / "fake.0-of-1.lock"
+    lock.parent.mkdir()
+    with lock.open("a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # as another process generating into the folder
+        with pytest.raises(GenerateError, match="another process is generating fake shard 0/1"):
+            generate_videos(FakeModel(), prompts(2), tmp_path)
+    assert generate_videos(FakeModel(), prompts(2), tmp_path).generated == 2
+    assert not (tmp_path / "parts").exists()  # merged: parts, markers and locks gone
+
+
 def test_a_crash_leaves_no_video_that_looks_finished(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="simulated"):
         generate_videos(FakeModel(fail_on="p1"), prompts(3), tmp_path)

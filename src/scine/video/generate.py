@@ -38,7 +38,8 @@ import os
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -80,7 +81,7 @@ SYNTH_PREFIX = "synth-"
 RECORDS = "videos.jsonl"
 MANIFEST = "manifest.json"
 PARTS = "parts"
-_SHARD = re.compile(r"(?P<model>.+)\.(?P<index>\d+)-of-(?P<count>\d+)\.(?:jsonl|done)")
+_SHARD = re.compile(r"(?P<model>.+)\.(?P<index>\d+)-of-(?P<count>\d+)\.(?:jsonl|done|lock)")
 VIDEOS = "videos"
 _MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _DEVICE = re.compile(r"cpu|cuda(:\d+)?")
@@ -344,30 +345,39 @@ def generate_videos(
     replaced = _check_out_folder(out, existing, name, run_seed, settings, force)
 
     part = out / PARTS / f"{name}.{index}-of-{count}.jsonl"
-    done_marker = part.with_suffix(".done")
-    done_marker.unlink(missing_ok=True)  # running again: not done until the loop ends
-    _trim_torn_tail(part)  # a torn line there was counted when reading
-    assigned = suite[index::count]
-    generated = skipped = 0
-    (out / VIDEOS / name).mkdir(parents=True, exist_ok=True)
-    for done, prompt in enumerate(assigned, start=1):
-        start = time.perf_counter()
-        seed = prompt_seed(prompt.id, run_seed)
-        final = out / VIDEOS / name / video_filename(prompt.id)
-        record = existing.get(f"{name}/{prompt.id}")
-        if record is not None and _same_run(record, run_seed, settings) and _intact(record, final):
-            skipped += 1
-            status: Literal["generated", "skipped"] = "skipped"
-        else:
-            video = _render(video_model, prompt, seed, final)
-            wall = time.perf_counter() - start
-            _append(part, _finish(video, prompt, seed, name, out, final, run_seed, settings, wall))
-            generated += 1
-            status = "generated"
-        if progress is not None:
-            progress(Progress(done, len(assigned), prompt.id, status, time.perf_counter() - start))
-    done_marker.parent.mkdir(parents=True, exist_ok=True)
-    done_marker.write_text(f"{generated} generated, {skipped} already done\n", encoding="utf-8")
+    with _sole_writer(part.with_suffix(".lock"), f"{name} shard {index}/{count}"):
+        done_marker = part.with_suffix(".done")
+        done_marker.unlink(missing_ok=True)  # running again: not done until the loop ends
+        _trim_torn_tail(part)  # a torn line there was counted when reading
+        assigned = suite[index::count]
+        generated = skipped = 0
+        (out / VIDEOS / name).mkdir(parents=True, exist_ok=True)
+        for done, prompt in enumerate(assigned, start=1):
+            start = time.perf_counter()
+            seed = prompt_seed(prompt.id, run_seed)
+            final = out / VIDEOS / name / video_filename(prompt.id)
+            record = existing.get(f"{name}/{prompt.id}")
+            if (
+                record is not None
+                and _same_run(record, run_seed, settings)
+                and _intact(record, final)
+            ):
+                skipped += 1
+                status: Literal["generated", "skipped"] = "skipped"
+            else:
+                video = _render(video_model, prompt, seed, final)
+                wall = time.perf_counter() - start
+                _append(
+                    part, _finish(video, prompt, seed, name, out, final, run_seed, settings, wall)
+                )
+                generated += 1
+                status = "generated"
+            if progress is not None:
+                progress(
+                    Progress(done, len(assigned), prompt.id, status, time.perf_counter() - start)
+                )
+        done_marker.parent.mkdir(parents=True, exist_ok=True)
+        done_marker.write_text(f"{generated} generated, {skipped} already done\n", encoding="utf-8")
 
     merged = None
     if state is not None:
@@ -491,6 +501,28 @@ def _check_out_folder(
     return len(stale)
 
 
+@contextmanager
+def _sole_writer(lock: Path, what: str) -> Iterator[None]:
+    """Hold ``lock`` while this process writes ``what``: a second process doing the same
+    into the same folder is refused (their partial files would collide). POSIX only;
+    elsewhere nothing is locked."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX
+        yield
+        return
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise GenerateError(
+                f"{lock.parent.parent}: another process is generating {what} here; wait for "
+                "it, or give each process its own --shard"
+            ) from None
+        yield
+
+
 def _render(model: VideoModel, prompt: Prompt, seed: int, final: Path) -> Video:
     """Render into a hidden partial file and rename it: no half video under the final name.
 
@@ -577,7 +609,8 @@ def merge_records(out: str | Path) -> MergeSummary:
     manifest = _manifest(videos, models)
     text = json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     (out / MANIFEST).write_text(text, encoding="utf-8")
-    markers = sorted((out / PARTS).glob("*.done")) if (out / PARTS).is_dir() else []
+    folder = out / PARTS
+    markers = [*folder.glob("*.done"), *folder.glob("*.lock")] if folder.is_dir() else []
     for finished in [*parts, *markers]:
         finished.unlink()
     if (parts or markers) and not any((out / PARTS).iterdir()):
@@ -628,8 +661,12 @@ def _unfinished_shards(out: Path) -> list[str]:
             if (folder / f"{stem}.done").is_file():
                 continue
             part = folder / f"{stem}.jsonl"
-            held = len(_read_part(part)[0]) if part.is_file() else 0
-            state = f"{held} video(s) so far, running or stopped" if part.is_file() else "not run"
+            if part.is_file():
+                state = f"{len(_read_part(part)[0])} video(s) so far, running or stopped"
+            elif (folder / f"{stem}.lock").is_file():
+                state = "started, no video yet"
+            else:
+                state = "not run"
             said.append(f"{model} {index}/{count}: {state}")
     return said
 
