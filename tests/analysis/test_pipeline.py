@@ -65,6 +65,12 @@ def test_models_rated_on_different_questions_are_flagged(
     assert whole.uneven is None
     assert whole.coverage["sim-01"] == whole.coverage["sim-02"]
     ratings = read_parquet(study_folder / "ratings.parquet", Rating)
+    one = next(r.question_id for r in ratings if r.video_id.startswith("sim-02/"))
+    fewer = [r for r in ratings if not (r.video_id.startswith("sim-02/") and r.question_id == one)]
+    write_parquet(study_folder / "ratings.parquet", fewer, Rating)
+    nearly = analyze(load_study(study_folder), AnalysisSettings(n_boot=0))
+    assert nearly.coverage["sim-02"]["questions"] == whole.coverage["sim-02"]["questions"] - 1
+    assert nearly.uneven is None  # one question short of the other: not worth a warning
     items = load_study(study_folder).items
     axis = sorted(items["axis"].unique())[0]
     one_axis = set(items.loc[items["axis"] == axis, "question_id"])

@@ -56,6 +56,11 @@ class AnalysisSettings:
         }
 
 
+SHARED_ENOUGH = 0.9
+"""Models count as rated on the same questions while the questions all of them were rated on
+are at least this share of each model's."""
+
+
 def analyze(study: Study, settings: AnalysisSettings, stage: Stage | None = None) -> Analysis:
     """Run every analysis on a study; ``stage(name)`` is called as each step starts."""
     import pandas as pd
@@ -131,11 +136,12 @@ def _coverage(items: Any) -> dict[str, dict[str, Any]]:
 
 
 def _uneven(items: Any, coverage: dict[str, dict[str, Any]]) -> str | None:
-    """In words, when the models were rated on different questions; else None."""
+    """In words, when the questions every model was rated on are under ``SHARED_ENOUGH`` of
+    some model's (a few abstentions or missing votes are not worth a warning); else None."""
     asked = items.groupby("model")["question_id"].agg(frozenset)
-    if len(set(asked)) <= 1:
-        return None
     shared = len(frozenset.intersection(*asked))
+    if all(shared >= SHARED_ENOUGH * len(questions) for questions in asked):
+        return None
     each = "; ".join(
         f"{model} {found['questions']} on {', '.join(found['axes'])}"
         for model, found in coverage.items()

@@ -24,8 +24,8 @@ Every frame is a pandas DataFrame in long form. Column contracts:
 - ``correlations``: ``scope, a, b, rho, pval, models``: Spearman correlation of per-model
   mean scores between categories ``a`` and ``b`` of one scope.
 - ``coverage``: per model, its ``items``, ``questions`` and ``axes`` rated; ``uneven`` says
-  in words when models were rated on different questions (their means then compare
-  different things), else None.
+  in words when the models were rated on questions too different for their means to
+  compare alike (``pipeline.SHARED_ENOUGH``), else None.
 """
 
 from __future__ import annotations
