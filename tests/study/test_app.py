@@ -66,6 +66,15 @@ def csrf(client: TestClient, task_id: int) -> str:
     return page.split('data-csrf="', 1)[1].split('"', 1)[0]
 
 
+def open_first_task(
+    client: TestClient, tokens: dict[str, str], engine: object
+) -> tuple[schema.Task, dict[str, str]]:
+    """Sign in as "ann" and open her first task: the task and the CSRF header to post it."""
+    sign_in(client, tokens["ann"])
+    task = first_task(engine, "ann")
+    return task, {"X-CSRF-Token": csrf(client, task.id)}
+
+
 def full_ballots(
     engine: object, task: schema.Task, score: int | None = 4
 ) -> list[dict[str, object]]:
@@ -99,9 +108,7 @@ def test_a_submission_is_stored_once_and_the_queue_moves_on(
     served: tuple[TestClient, dict[str, str], object, Path],
 ) -> None:
     client, tokens, engine, _ = served
-    sign_in(client, tokens["ann"])
-    task = first_task(engine, "ann")
-    headers = {"X-CSRF-Token": csrf(client, task.id)}
+    task, headers = open_first_task(client, tokens, engine)
     body = {"ballots": full_ballots(engine, task)}
     for _ in range(2):
         response = client.post(f"/api/task/{task.id}", json=body, headers=headers)
@@ -123,9 +130,7 @@ def test_a_ballot_carries_a_whole_score_or_an_explicit_null(
     served: tuple[TestClient, dict[str, str], object, Path],
 ) -> None:
     client, tokens, engine, _ = served
-    sign_in(client, tokens["ann"])
-    task = first_task(engine, "ann")
-    headers = {"X-CSRF-Token": csrf(client, task.id)}
+    task, headers = open_first_task(client, tokens, engine)
     ballots = full_ballots(engine, task)
     first, rest = ballots[0], ballots[1:]
     no_score = {key: value for key, value in first.items() if key != "score"}
