@@ -43,7 +43,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+from typing import IO, TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 from urllib.parse import quote
 
 from pydantic import JsonValue, ValidationError
@@ -81,7 +81,7 @@ SYNTH_PREFIX = "synth-"
 RECORDS = "videos.jsonl"
 MANIFEST = "manifest.json"
 PARTS = "parts"
-_SHARD = re.compile(r"(?P<model>.+)\.(?P<index>\d+)-of-(?P<count>\d+)\.(?:jsonl|done|lock)")
+_SHARD = re.compile(r"(?P<model>.+)\.\d+-of-(?P<count>\d+)\.(?:jsonl|done|lock)")
 VIDEOS = "videos"
 _MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _DEVICE = re.compile(r"cpu|cuda(:\d+)?")
@@ -345,39 +345,29 @@ def generate_videos(
     replaced = _check_out_folder(out, existing, name, run_seed, settings, force)
 
     part = out / PARTS / f"{name}.{index}-of-{count}.jsonl"
-    with _sole_writer(part.with_suffix(".lock"), f"{name} shard {index}/{count}"):
-        done_marker = part.with_suffix(".done")
-        done_marker.unlink(missing_ok=True)  # running again: not done until the loop ends
+    with _shard_running(part, f"{name} shard {index}/{count}"):
         _trim_torn_tail(part)  # a torn line there was counted when reading
         assigned = suite[index::count]
         generated = skipped = 0
         (out / VIDEOS / name).mkdir(parents=True, exist_ok=True)
         for done, prompt in enumerate(assigned, start=1):
             start = time.perf_counter()
-            seed = prompt_seed(prompt.id, run_seed)
             final = out / VIDEOS / name / video_filename(prompt.id)
             record = existing.get(f"{name}/{prompt.id}")
-            if (
-                record is not None
-                and _same_run(record, run_seed, settings)
-                and _intact(record, final)
-            ):
+            if record is not None and _made_before(record, final, run_seed, settings):
                 skipped += 1
                 status: Literal["generated", "skipped"] = "skipped"
             else:
+                seed = prompt_seed(prompt.id, run_seed)
                 video = _render(video_model, prompt, seed, final)
                 wall = time.perf_counter() - start
-                _append(
-                    part, _finish(video, prompt, seed, name, out, final, run_seed, settings, wall)
-                )
+                made = _finish(video, prompt, seed, name, out, final, run_seed, settings, wall)
+                _append(part, made)
                 generated += 1
                 status = "generated"
             if progress is not None:
-                progress(
-                    Progress(done, len(assigned), prompt.id, status, time.perf_counter() - start)
-                )
-        done_marker.parent.mkdir(parents=True, exist_ok=True)
-        done_marker.write_text(f"{generated} generated, {skipped} already done\n", encoding="utf-8")
+                elapsed = time.perf_counter() - start
+                progress(Progress(done, len(assigned), prompt.id, status, elapsed))
 
     merged = None
     if state is not None:
@@ -457,10 +447,13 @@ def _settings_key(settings: Any) -> str:
     return json.dumps(settings, sort_keys=True, separators=(",", ":"), default=str)
 
 
-def _intact(record: Video, final: Path) -> bool:
-    """Whether a finished video's file is still the one its record was made with (a record
-    without a hash, from an older scine, trusts the file if it is there)."""
-    if not final.is_file():
+def _made_before(
+    record: Video, final: Path, run_seed: int, settings: Mapping[str, JsonValue]
+) -> bool:
+    """Whether the record's video is finished for this run: same run seed and settings, and
+    its file still the one the record hashed (a record without a hash, from an older scine,
+    trusts the file if it is there)."""
+    if not _same_run(record, run_seed, settings) or not final.is_file():
         return False
     digest = record.provenance.get("sha256")
     return digest is None or file_sha256(final) == digest
@@ -502,25 +495,33 @@ def _check_out_folder(
 
 
 @contextmanager
-def _sole_writer(lock: Path, what: str) -> Iterator[None]:
-    """Hold ``lock`` while this process writes ``what``: a second process doing the same
-    into the same folder is refused (their partial files would collide). POSIX only;
-    elsewhere nothing is locked."""
-    try:
-        import fcntl
-    except ImportError:  # not POSIX
-        yield
-        return
+def _shard_running(part: Path, what: str) -> Iterator[None]:
+    """While this process writes ``what`` (its records into ``part``): not marked done, and
+    locked, so that a second process doing the same into the same folder is refused (their
+    partial files would collide; POSIX only, elsewhere nothing is locked). Marked done when
+    the work ends without an error."""
+    done = part.with_suffix(".done")
+    lock = part.with_suffix(".lock")
     lock.parent.mkdir(parents=True, exist_ok=True)
     with lock.open("a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise GenerateError(
-                f"{lock.parent.parent}: another process is generating {what} here; wait for "
-                "it, or give each process its own --shard"
-            ) from None
+        _lock_alone(handle, f"{part.parent.parent}: another process is generating {what} here")
+        done.unlink(missing_ok=True)
         yield
+        done.write_text("done\n", encoding="utf-8")
+
+
+def _lock_alone(handle: IO[str], refusal: str) -> None:
+    """Lock the open file for this process alone, or refuse with ``refusal``."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: nothing to lock with
+        return
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise GenerateError(
+            f"{refusal}; wait for it, or give each process its own --shard"
+        ) from None
 
 
 def _render(model: VideoModel, prompt: Prompt, seed: int, final: Path) -> Video:
@@ -613,8 +614,8 @@ def merge_records(out: str | Path) -> MergeSummary:
     markers = [*folder.glob("*.done"), *folder.glob("*.lock")] if folder.is_dir() else []
     for finished in [*parts, *markers]:
         finished.unlink()
-    if (parts or markers) and not any((out / PARTS).iterdir()):
-        (out / PARTS).rmdir()
+    if (parts or markers) and not any(folder.iterdir()):
+        folder.rmdir()
     return MergeSummary(
         records=out / RECORDS,
         videos=len(videos),

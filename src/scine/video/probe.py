@@ -17,9 +17,19 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from av.container import InputContainer
+    from av.video.frame import VideoFrame
     from av.video.stream import VideoStream
 
-__all__ = ["MAX_PIXELS", "MAX_SIDE", "VIDEO_EXTENSIONS", "Probe", "ffmpeg_reason", "probe"]
+__all__ = [
+    "MAX_PIXELS",
+    "MAX_SIDE",
+    "VIDEO_EXTENSIONS",
+    "Probe",
+    "ffmpeg_reason",
+    "probe",
+    "quarter_turns",
+    "shown_size",
+]
 
 MAX_SIDE = 8192
 MAX_PIXELS = 40_000_000
@@ -149,8 +159,6 @@ def _decode_all(path: Path, container: InputContainer, stream: VideoStream, foun
     """Decode every frame; compare the count with what the header promises."""
     import av
 
-    from .sample import quarter_turns, shown_size
-
     decoded, error, shown = 0, None, None
     times: list[float] = []
     try:
@@ -242,6 +250,19 @@ def _bad_extension(path: Path) -> str:
     if not path.suffix:
         return f"no file extension (expected one of {_TYPES})"
     return f"extension {path.suffix} is not a video file type ({_TYPES})"
+
+
+def quarter_turns(frame: VideoFrame) -> int:
+    """Counter-clockwise quarter turns the frame's display matrix asks for (phone videos
+    filmed upright are stored sideways with a rotation of 90 or -90 degrees)."""
+    return round((frame.rotation or 0) / 90) % 4
+
+
+def shown_size(frame: VideoFrame) -> tuple[int, int]:
+    """(width, height) of the frame as a player shows it, turned upright."""
+    if quarter_turns(frame) % 2:
+        return frame.height, frame.width
+    return frame.width, frame.height
 
 
 def ffmpeg_reason(exc: BaseException) -> str:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .probe import ffmpeg_reason
+from .probe import ffmpeg_reason, quarter_turns, shown_size
 
 if TYPE_CHECKING:
     import numpy as np
@@ -542,19 +542,6 @@ def _cpus() -> int:
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
     return os.cpu_count() or 1
-
-
-def quarter_turns(frame: VideoFrame) -> int:
-    """Counter-clockwise quarter turns the frame's display matrix asks for (phone videos
-    filmed upright are stored sideways with a rotation of 90 or -90 degrees)."""
-    return round((frame.rotation or 0) / 90) % 4
-
-
-def shown_size(frame: VideoFrame) -> tuple[int, int]:
-    """(width, height) of the frame as a player shows it, turned upright."""
-    if quarter_turns(frame) % 2:
-        return frame.height, frame.width
-    return frame.width, frame.height
 
 
 def _rgb(frame: VideoFrame, size: tuple[int, int]) -> NDArray[np.uint8]:
