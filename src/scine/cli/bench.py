@@ -83,10 +83,11 @@ def build(
         llm, taxonomy, base_url=base_url, cache_dir=out, concurrency=concurrency, seed=seed
     )
     manifest_path = out / "manifest.json"
-    if not force and _up_to_date(manifest_path, config, writer.name, taxonomy.version):
+    held = None if force else _read_manifest(manifest_path)
+    if held is not None and _up_to_date(held, out, config, writer.name, taxonomy.version):
         console.print(f"[green]up to date[/] {out} (use --force to rebuild)")
         return
-    other = None if force else _built_otherwise(manifest_path, config, writer.name)
+    other = None if held is None else _built_otherwise(held, config, writer.name)
     if other is not None:
         fail(f"{out} holds a suite built with {other}; --force replaces it")
     with resumable(), progress_bars() as bars:
@@ -113,34 +114,34 @@ def _roles(values: list[str]) -> tuple[Role, ...]:
     return tuple(role for role in ALL_ROLES if role in chosen)
 
 
-def _up_to_date(path: Path, config: Any, writer: str, taxonomy_version: str) -> bool:
+def _read_manifest(path: Path) -> dict[str, Any] | None:
+    """The suite manifest in the folder, or None when there is none (or it is unreadable)."""
+    try:
+        found = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+    return found if isinstance(found, dict) else None
+
+
+def _up_to_date(
+    manifest: dict[str, Any], folder: Path, config: Any, writer: str, taxonomy_version: str
+) -> bool:
     from scine import __version__
     from scine.bench.build import package_data_hash
 
-    if not path.exists():
-        return False
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return False
     return bool(
-        manifest.get("config") == config.model_dump(mode="json")
-        and manifest.get("writer") == writer
+        _built_otherwise(manifest, config, writer) is None
         and manifest.get("taxonomy_version") == taxonomy_version
         and manifest.get("scine_version") == __version__
         and manifest.get("data", {}).get("package_data_hash") == package_data_hash()
         and not manifest.get("failures")
-        and (path.parent / "prompts.jsonl").exists()
-        and (path.parent / "questions.jsonl").exists()
+        and (folder / "prompts.jsonl").exists()
+        and (folder / "questions.jsonl").exists()
     )
 
 
-def _built_otherwise(path: Path, config: Any, writer: str) -> str | None:
+def _built_otherwise(manifest: dict[str, Any], config: Any, writer: str) -> str | None:
     """What differs from the suite already in the folder (settings or writer), if any."""
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return None
     wanted = {**config.model_dump(mode="json"), "writer": writer}
     held = {**manifest.get("config", {}), "writer": manifest.get("writer")}
     differ = [f"{key} {held.get(key)!r}" for key in wanted if held.get(key) != wanted[key]]
