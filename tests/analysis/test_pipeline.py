@@ -5,10 +5,11 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from scine.analysis.pipeline import AnalysisSettings, _num, analyze, summary
+from scine.analysis.pipeline import AnalysisSettings, _num, analyze, summary, write_outputs
 from scine.analysis.report import write_report
 from scine.analysis.simulate import SimulationConfig, simulate, write_simulation
 from scine.analysis.table import StudyError, load_study
@@ -56,6 +57,22 @@ def test_model_names_are_printed_as_written(study_folder: Path, tmp_path: Path) 
     assert "m2 [/]" in outcome.output
     assert "[red]m1" in outcome.output
     assert "nan" not in outcome.output
+
+
+def test_names_a_spreadsheet_would_run_are_written_as_text(
+    study_folder: Path, tmp_path: Path
+) -> None:
+    videos = read_jsonl(study_folder / "videos.jsonl", Video)
+    renamed = {"sim-01": "=HYPERLINK(1)", "sim-02": "-m2"}
+    write_jsonl(
+        study_folder / "videos.jsonl",
+        [v.model_copy(update={"model": renamed[v.model]}) for v in videos],
+    )
+    analysis = analyze(load_study(study_folder), AnalysisSettings(n_boot=0))
+    write_outputs(analysis, tmp_path, {}, plots=False)
+    scores = pd.read_csv(tmp_path / "tables" / "scores.csv")
+    assert set(scores["model"]) == {"'=HYPERLINK(1)", "'-m2"}
+    assert scores["mean"].between(1, 5).all()
 
 
 def test_models_rated_on_different_questions_are_flagged(

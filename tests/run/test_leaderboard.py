@@ -65,6 +65,14 @@ def test_runs_of_different_models_merge_into_one_ranking(tmp_path: Path) -> None
     assert rows[0]["setup"] == ""
 
 
+def test_csv_cells_a_spreadsheet_would_run_are_written_as_text(tmp_path: Path) -> None:
+    board = merge_runs([run_folder(tmp_path, "a", {"=1+1": 3.0, "@SUM(A1)": 2.0, "-x": 1.0})])
+    rows = list(csv.DictReader(io.StringIO(to_csv(board))))
+    assert [row["model"] for row in rows] == ["'=1+1", "'@SUM(A1)", "'-x"]
+    assert [row["mean"] for row in rows] == ["3.0", "2.0", "1.0"]
+    assert "| =1+1 |" in to_markdown(board)
+
+
 @pytest.mark.parametrize(
     ("changes", "said"),
     [

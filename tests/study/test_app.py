@@ -153,6 +153,23 @@ def test_a_ballot_carries_a_whole_score_or_an_explicit_null(
     assert client.post(f"/api/task/{task.id}", json=unsure, headers=headers).status_code == 200
 
 
+def test_votes_sent_as_anything_but_json_are_refused_as_such(
+    served: tuple[TestClient, dict[str, str], object, Path],
+) -> None:
+    client, tokens, engine, _ = served
+    task, headers = open_first_task(client, tokens, engine)
+    text = json.dumps({"ballots": full_ballots(engine, task)})
+    for media_type in ("text/plain", "application/x-www-form-urlencoded", ""):
+        sent = {**headers, "Content-Type": media_type}
+        response = client.post(f"/api/task/{task.id}", content=text, headers=sent)
+        assert response.status_code == 415, media_type
+        assert "application/json" in response.json()["detail"]
+    with Session(engine) as session:  # type: ignore[arg-type]
+        assert session.query(schema.Vote).filter_by(task_id=task.id).count() == 0
+    sent = {**headers, "Content-Type": "application/json; charset=utf-8"}
+    assert client.post(f"/api/task/{task.id}", content=text, headers=sent).status_code == 200
+
+
 def test_odd_tokens_and_task_ids_are_refused_not_crashed_on(
     served: tuple[TestClient, dict[str, str], object, Path],
 ) -> None:

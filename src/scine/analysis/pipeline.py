@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from scine import __version__
+from scine._spreadsheet import spreadsheet_text
 from scine.taxonomy import load_taxonomy
 
 from .aggregate import category_scores
@@ -250,14 +251,20 @@ def analysis_manifest(folder: Path, settings: AnalysisSettings, **extra: Any) ->
 def write_outputs(
     analysis: Analysis, out: Path, manifest: dict[str, Any], plots: bool = True
 ) -> dict[str, Path]:
-    """Write ``summary.json``, the result tables (CSV), plots and ``report.html`` into ``out``."""
+    """Write ``summary.json``, the result tables (CSV; text a spreadsheet would run as a
+    formula gets a leading apostrophe), plots and ``report.html`` into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     written = {"summary": out / "summary.json"}
     written["summary"].write_text(json.dumps(summary(analysis), indent=2, sort_keys=True) + "\n")
     tables = out / "tables"
     tables.mkdir(exist_ok=True)
     for name in ("scores", "icc", "alpha", "wilcoxon", "bradley_terry", "elo", "correlations"):
-        getattr(analysis, name).to_csv(tables / f"{name}.csv", index=False)
+        table = getattr(analysis, name)
+        text = {
+            column: table[column].map(spreadsheet_text)
+            for column in table.select_dtypes(include=["object", "string"]).columns
+        }
+        table.assign(**text).to_csv(tables / f"{name}.csv", index=False)
     from .report import write_report
 
     figures: dict[str, list[Path]] = {}

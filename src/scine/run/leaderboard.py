@@ -20,6 +20,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from scine._spreadsheet import spreadsheet_text
+
 AXES = ("setup", "events", "lighting", "camera")
 
 
@@ -131,7 +133,8 @@ def to_markdown(board: Leaderboard) -> str:
 
 def to_csv(board: Leaderboard) -> str:
     """The leaderboard as CSV, one row per (rater, model); runs merged although not
-    comparable add a ``not_comparable`` column saying why."""
+    comparable add a ``not_comparable`` column saying why. A name a spreadsheet would run
+    as a formula is written with a leading apostrophe."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     note = ["not_comparable"] if board.mixed else []
@@ -139,12 +142,13 @@ def to_csv(board: Leaderboard) -> str:
     writer.writerow(head + note)
     for row in board.rows:
         axes = [row.axes[a] for a in AXES]
-        writer.writerow(
+        cells = (
             [row.rater, row.judge, board.rank(row), row.model, row.mean, row.ci_low, row.ci_high]
             + ["" if v is None else v for v in axes]
             + [row.run]
             + (["; ".join(board.mixed)] if board.mixed else [])
         )
+        writer.writerow(map(spreadsheet_text, cells))
     return buffer.getvalue()
 
 

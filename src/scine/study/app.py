@@ -76,9 +76,20 @@ class SubmissionIn(BaseModel):
     ballots: list[BallotIn] = Field(max_length=2000)
 
 
+def _sends_json(request: Request) -> bool:
+    """Whether the request's body is declared as JSON (``application/json`` or ``+json``)."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return media_type == "application/json" or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
+
+
 async def _invalid_request(request: Request, exc: RequestValidationError) -> Response:
-    """A 422 naming where and what is wrong, without echoing the input back (it may be
-    large, or hold values such as NaN that JSON cannot carry)."""
+    """A 415 for a body sent as anything but JSON; else a 422 naming where and what is
+    wrong, without echoing the input back (it may be large, or hold values such as NaN that
+    JSON cannot carry)."""
+    if request.method == "POST" and not _sends_json(request):
+        return JSONResponse({"detail": "send the votes as application/json"}, status_code=415)
     problems = [
         {"loc": list(error["loc"]), "msg": error["msg"], "type": error["type"]}
         for error in exc.errors()[:MAX_REPORTED_PROBLEMS]
