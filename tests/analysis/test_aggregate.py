@@ -6,13 +6,14 @@ import pandas as pd
 import pytest
 
 from scine.analysis.aggregate import category_scores
+from scine.analysis.table import group_of
 
 
 def items(rows: list[tuple[str, str, str, float]]) -> pd.DataFrame:
     """(prompt, model, node, score) rows as an items frame."""
     frame = pd.DataFrame(rows, columns=["prompt_id", "model", "node", "score"])
     frame["axis"] = frame["node"].str.split(".").str[0]
-    frame["group"] = frame["node"].str.rsplit(".", n=1).str[0]
+    frame["group"] = frame["node"].map(group_of)
     frame["value"] = ["pan_left" if n.endswith("movement") else "" for n in frame["node"]]
     for column in ("genre", "role", "temporal"):
         frame[column] = ""

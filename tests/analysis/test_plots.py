@@ -24,6 +24,7 @@ from scine.analysis.plots import (
     value_bars,
 )
 from scine.analysis.results import Analysis
+from scine.analysis.table import group_of
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 MODELS = ["alpha-1", "beta <2> & co", "gamma $x$", "delta"]
@@ -66,7 +67,7 @@ def toy_analysis(models: list[str] = MODELS) -> Analysis:
     skill = dict(zip(models, np.linspace(0.8, -0.8, len(models)), strict=True))
     keys: list[tuple[str, str]] = [("overall", "all")]
     keys += [("axis", axis) for axis in AXES]
-    keys += [("group", leaf.rsplit(".", 1)[0]) for leaf in LEAVES]
+    keys += [("group", group_of(leaf)) for leaf in LEAVES]
     keys += [("leaf", leaf) for leaf in LEAVES]
     keys += [("value", f"{leaf}={value}") for leaf, values in VALUES.items() for value in values]
     keys += [("genre", "comedy"), ("genre", "biography"), ("difficulty", "basic")]

@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from scine.analysis.simulate import SimulationConfig, simulate, write_simulation
-from scine.analysis.table import ITEM_COLUMNS, StudyError, load_study
+from scine.analysis.table import ITEM_COLUMNS, StudyError, group_of, load_study
 from scine.records import Rating, RecordError, read_parquet, write_jsonl, write_parquet
 
 
@@ -40,6 +40,19 @@ def test_items_are_vote_means_with_attributes(study_folder: Path) -> None:
     first = study.items.iloc[0]
     assert first["axis"] == first["node"].split(".")[0]
     assert first["video_id"].startswith(first["model"] + "/")
+
+
+def test_a_group_holds_every_leaf_nested_under_it() -> None:
+    assert group_of("events.types.emotions.explicit") == "events.types"
+    assert group_of("events.types.environment_change") == "events.types"
+    assert group_of("camera.extrinsics.angle") == "camera.extrinsics"
+    assert group_of("lighting.color_temperature") == "lighting.color_temperature"
+
+
+def test_groups_of_a_study_are_the_axes_children(study_folder: Path) -> None:
+    items = load_study(study_folder).items
+    assert (items["group"] == items["node"].map(group_of)).all()
+    assert not set(items["group"]) & {"setup", "events", "lighting", "camera"}
 
 
 def test_ratings_jsonl_reads_like_parquet(study_folder: Path, tmp_path: Path) -> None:

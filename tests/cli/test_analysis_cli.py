@@ -56,6 +56,16 @@ def test_report_plots_and_tables(analysed: tuple[Path, Path]) -> None:
     assert (out / "tables" / "scores.csv").exists()
 
 
+def test_the_printed_leaderboard_has_the_axes_in_the_papers_order(
+    analysed: tuple[Path, Path], tmp_path: Path
+) -> None:
+    study, _ = analysed
+    printed = invoke("analyze", str(study), "--out", str(tmp_path), "--boot", "0", "--no-plots")
+    header = next(line for line in printed.splitlines() if "overall" in line)
+    places = [header.index(axis) for axis in ("setup", "events", "lighting", "camera")]
+    assert places == sorted(places)
+
+
 def test_the_planted_best_model_leads(analysed: tuple[Path, Path]) -> None:
     study, out = analysed
     truth = json.loads((study / "truth.json").read_text())["skill"]

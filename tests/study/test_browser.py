@@ -4,9 +4,7 @@ keyboard, submit, and find the votes in the database."""
 
 from __future__ import annotations
 
-import shutil
 import socket
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -27,24 +25,10 @@ from scine.study import schema  # noqa: E402
 from scine.study.app import make_app  # noqa: E402
 from scine.study.create import create_study  # noqa: E402
 from scine.study.database import open_database  # noqa: E402
+from tests.browser import chromium  # noqa: E402
 from tests.judge.videos import write_video  # noqa: E402
 
 MOVE = "camera.trajectory.movement"
-
-
-def chromium() -> str:
-    """Debian's Chromium, installed with apt when it is not there yet."""
-    found = shutil.which("chromium")
-    if found is None:
-        subprocess.run(
-            ["apt-get", "install", "-y", "--no-install-recommends", "chromium"],
-            check=True,
-            capture_output=True,
-            timeout=900,
-        )
-        found = shutil.which("chromium")
-    assert found is not None, "Chromium could not be installed"
-    return found
 
 
 @pytest.fixture

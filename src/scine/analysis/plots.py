@@ -26,6 +26,8 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from scine.taxonomy import AXES
+
 from .results import Analysis
 
 if TYPE_CHECKING:
@@ -49,7 +51,6 @@ __all__ = [
     "value_bars",
 ]
 
-AXES = ("setup", "events", "lighting", "camera")
 VALUE_LEAVES = (
     "lighting.source.type",
     "camera.extrinsics.angle",

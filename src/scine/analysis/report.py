@@ -211,11 +211,18 @@ def _figure(name: str, paths: Sequence[str | Path], analysis: Analysis) -> dict[
 
 def _caption(name: str, analysis: Analysis) -> str:
     intervals = _ci_sentence(analysis)
+    scores = analysis.scores
+    leaves = scores.loc[scores["scope"] == "leaf", "key"].nunique()
+    elo = "Online Elo" if not analysis.elo.empty else "Bradley-Terry Elo"
     captions = {
         "axis_radar": "Mean score per axis and model (1-5).",
-        "leaf_heatmap": "Mean score per leaf control and model (1-5); grey cells have no items.",
+        "leaf_heatmap": (
+            f"Mean score per leaf control and model (1-5), for the {leaves} leaf controls "
+            "rated at all (leaves no question asked about are not drawn); grey cells have no "
+            "items for that model."
+        ),
         "difficulty_drop": f"Mean score on basic and on advanced prompts per model. {intervals}",
-        "elo_heatmap": "Elo per axis and model (1000 = average).",
+        "elo_heatmap": f"{elo} per axis and model (1000 = average).",
     }
     if name.startswith("value_bars:"):
         return f"Mean score per value of {name.split(':', 1)[1]} and model. {intervals}"
@@ -486,7 +493,9 @@ def _methods(analysis: Analysis, manifest: Mapping[str, Any]) -> list[tuple[str,
         (
             "Bradley-Terry",
             "Maximum-likelihood strengths per scope; Elo scale 1000 + 400 log10 strength; "
-            f"intervals from {given('n_boot')} bootstrap resamples of prompts.",
+            f"intervals from {given('n_boot')} bootstrap resamples of prompts. It counts who "
+            "won each comparison of two models on one question, not by how much, so its order "
+            "can differ from the mean scores' where models are close (their intervals overlap).",
         ),
         (
             "Elo",
@@ -550,6 +559,8 @@ def _interval(low: Any, high: Any, digits: int) -> str:
 def _p(value: Any) -> str:
     if _missing(value):
         return DASH
+    if float(value) == 0:  # below the smallest floating-point number
+        return "< 1e-300"
     return f"{float(value):.2e}" if float(value) < 0.001 else f"{float(value):.3f}"
 
 

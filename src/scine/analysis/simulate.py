@@ -25,9 +25,7 @@ from typing import Any
 from scine import __version__
 from scine.bench import default_suite_path
 from scine.records import Prompt, Question, Rating, Video, read_jsonl, write_jsonl, write_parquet
-from scine.taxonomy import Taxonomy, load_taxonomy
-
-AXES = ("setup", "events", "lighting", "camera")
+from scine.taxonomy import AXES, Taxonomy, load_taxonomy
 
 
 @dataclass(frozen=True)

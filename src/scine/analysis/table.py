@@ -8,7 +8,8 @@
   rescaled score (``score01``, 0-1) and the number of votes.
 
 Columns of both (``ITEM_COLUMNS``): ``video_id, question_id, prompt_id, model, node, value,
-axis, group, split, role, difficulty, genre, temporal`` (the prompt's temporal mode, or
+axis, group, split, role, difficulty, genre, temporal`` (``group``: the node one level below
+the axis that holds the leaf, see ``group_of``; ``temporal``: the prompt's temporal mode, or
 empty), plus ``rater, rater_kind, score, pair_id`` for votes and ``score, score01, votes``
 for items.
 
@@ -53,6 +54,13 @@ RaterKind = Literal["human", "model", "any"]
 
 class StudyError(ValueError):
     """A study folder cannot be analysed as it is; the message says which file and why."""
+
+
+def group_of(node: str) -> str:
+    """The leaf's group: the node one level below its axis that holds it, with every leaf
+    nested under it (``events.types.emotions.explicit`` -> ``events.types``); a leaf right
+    under its axis (``lighting.color_temperature``) is a group of its own."""
+    return ".".join(node.split(".")[:2])
 
 
 @dataclass
@@ -199,7 +207,7 @@ def _join(
                 "node": q.node,
                 "value": q.value or "",
                 "axis": q.node.split(".", 1)[0],
-                "group": q.node.rsplit(".", 1)[0],
+                "group": group_of(q.node),
             }
             for q in questions
         ]

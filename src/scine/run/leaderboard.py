@@ -21,8 +21,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from scine._spreadsheet import spreadsheet_text
-
-AXES = ("setup", "events", "lighting", "camera")
+from scine.taxonomy import AXES
 
 
 class LeaderboardError(ValueError):

@@ -17,7 +17,11 @@ from ._load import TaxonomyError
 from ._nodes import Axis, Group, Leaf, Node, Provenance, Question, Value
 from ._tree import Taxonomy, UnknownNodeError
 
+AXES = ("setup", "events", "lighting", "camera")
+"""The ids of SCINE's four axes, in the paper's order."""
+
 __all__ = [
+    "AXES",
     "Axis",
     "Group",
     "Leaf",
