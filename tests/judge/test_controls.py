@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from scine.judge.controls import presentation_spread, prompt_swap_summary, prompt_swaps
+from scine.judge.controls import (
+    presentation_spread,
+    prompt_swap_summary,
+    prompt_swaps,
+    swapped_pairs,
+)
 from scine.records import Question, Rating, Video
 
 MOVE = "camera.trajectory.movement"
@@ -36,23 +41,21 @@ def rating(video_id: str, question_id: str, score: float) -> Rating:
 def test_a_swap_asks_about_a_control_the_own_prompt_does_not_ask() -> None:
     videos = [video(0, "a"), video(1, "b"), video(2, "c")]
     questions = [question("a", "pan_left"), question("b", "pan_left"), question("c", "tilt_up")]
-    chosen, asked = prompt_swaps(videos, questions, count=3, seed=1)
-    by_id = {q.id: q for q in asked}
-    assert len(chosen) == 3
-    for swapped in chosen:
-        original = next(v for v in videos if v.id == swapped.id)
-        assert swapped.prompt_id != original.prompt_id
-    # a and b ask the same thing: their swaps can only be c's question, and c's one of theirs
-    assert {q.prompt_id for q in asked} <= {"a", "b", "c"}
-    assert "c/tilt_up" in by_id
-    again, _ = prompt_swaps(videos, questions, count=3, seed=1)
-    assert again == chosen  # seeded
+    swaps = prompt_swaps(videos, questions, count=3, seed=1)
+    assert len(swaps) == 3
+    for swap in swaps:
+        original = next(v for v in videos if v.id == swap.video.id)
+        assert swap.video.prompt_id == swap.question.prompt_id != original.prompt_id
+        own = {q.value for q in questions if q.prompt_id == original.prompt_id}
+        assert swap.question.value not in own
+    assert swapped_pairs(swaps) == {(s.video.id, s.question.id) for s in swaps}
+    assert prompt_swaps(videos, questions, count=3, seed=1) == swaps  # seeded
 
 
 def test_a_video_with_no_other_control_to_ask_is_not_swapped() -> None:
     videos = [video(0, "a"), video(1, "b")]
     questions = [question("a", "pan_left"), question("b", "pan_left")]
-    assert prompt_swaps(videos, questions, count=2) == ([], [])
+    assert prompt_swaps(videos, questions, count=2) == []
 
 
 def test_the_summary_sets_swapped_scores_beside_own_means() -> None:

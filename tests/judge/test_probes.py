@@ -244,6 +244,24 @@ def test_sharded_runs_merge_into_the_ratings_of_one_run(
     assert merged.exit_code == 0, merged.output
     key = attrgetter("video_id", "question_id")
     assert sorted(read_jsonl(out, Rating), key=key) == sorted(read_jsonl(whole, Rating), key=key)
+    assert json.loads((tmp_path / "ratings.report.json").read_text())["merged_from"] == [
+        "ratings.shard-0-of-2.jsonl",
+        "ratings.shard-1-of-2.jsonl",
+    ]
+    second = tmp_path / "ratings.shard-1-of-2.report.json"
+    report = json.loads(second.read_text())
+    for changed in ({"judge": "openai:other"}, {"questions_sha256": "0" * 64}):
+        second.write_text(json.dumps({**report, **changed}))
+        said = " ".join(runner.invoke(app, ["judge", "merge", str(out)]).output.split())
+        assert f"differ in their reports' {next(iter(changed))!r}" in said
+    second.write_text(json.dumps({**report, "unreadable": {"m/x": "broken"}}))
+    said = " ".join(runner.invoke(app, ["judge", "merge", str(out)]).output.split())
+    assert "left questions without a score: ratings.shard-1-of-2.jsonl (1)" in said
+    allowed = runner.invoke(app, ["judge", "merge", str(out), "--allow-failures"])
+    assert allowed.exit_code == 0, allowed.output
+    second.unlink()
+    assert "no report of shard" in runner.invoke(app, ["judge", "merge", str(out)]).output
+    second.write_text(json.dumps(report))
     (tmp_path / "ratings.shard-1-of-2.jsonl").write_bytes(
         (tmp_path / "ratings.shard-0-of-2.jsonl").read_bytes()
     )

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import json
 import math
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +16,7 @@ cv2 = pytest.importorskip("cv2")
 pytest.importorskip("openai")
 pytest.importorskip("av")
 
-from scine.judge.served import ServedJudge  # noqa: E402
+from scine.judge.served import ServedJudge, ServerUnreachable  # noqa: E402
 from scine.judge.vlm import Ask, VideoAsks  # noqa: E402
 from scine.video.sample import VideoSampling, sample_frames  # noqa: E402
 from tests.judge.videos import write_video  # noqa: E402
@@ -119,6 +121,43 @@ def test_a_reply_that_is_not_json_is_an_error(server: ChatServer, video: VideoAs
     assert answer.error
 
 
+def test_replies_that_are_no_chat_completion_are_errors_not_crashes(
+    server: ChatServer, video: VideoAsks
+) -> None:
+    server.script(Reply(body="<html>login</html>", content_type="text/html"))
+    ((answer,),) = judge(server, max_retries=0).answer([video])
+    assert answer.score is None
+    assert answer.error == "the reply is no chat completion: '<html>login</html>'"
+    no_message = {"choices": [{"index": 0, "message": None, "finish_reason": "stop"}]}
+    server.script(Reply(body=json.dumps(no_message)))
+    ((answer,),) = judge(server, max_retries=0).answer([video])
+    assert answer.score is None
+    assert answer.error == "no log-probabilities and no rating in the reply ''"
+
+
+def test_log_probabilities_above_zero_are_an_error(server: ChatServer, video: VideoAsks) -> None:
+    server.script(Reply(content="4", top_logprobs={"4": 3.0, "5": -1.0}))
+    ((answer,),) = judge(server).answer([video])
+    assert answer.score is None
+    assert answer.error == "the server gave log-probability 3.0 (above 0)"
+
+
+def test_a_server_that_is_not_there_is_found_before_any_question(
+    server: ChatServer,
+) -> None:
+    judge(server).check_server()  # no model list (501) but an answer: it is there
+    with socket.socket() as spare:
+        spare.bind(("127.0.0.1", 0))
+        port = spare.getsockname()[1]
+    absent = ServedJudge("qwen-vl", base_url=f"http://127.0.0.1:{port}/v1")
+    with pytest.raises(ServerUnreachable, match=f"no server answers at http://127.0.0.1:{port}"):
+        absent.check_server()
+
+
 def test_settings_are_checked(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="frames_as"):
         ServedJudge("m", frames_as="gif")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="expected http://HOST:PORT/v1"):
+        ServedJudge("m", base_url="not-a-url")
+    with pytest.raises(ValueError, match="timeout"):
+        ServedJudge("m", timeout=0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ pytest.importorskip("av")
 from scine.cli import app  # noqa: E402
 from scine.judge.vlm import (  # noqa: E402
     TEMPLATE_ID,
+    Answer,
     Ask,
     QwenJudge,
     VideoAsks,
@@ -27,10 +29,12 @@ from scine.judge.vlm import (  # noqa: E402
 from scine.judge.vlm_rater import Sampler, rate_with_judge  # noqa: E402
 from scine.llm.cache import ResponseCache  # noqa: E402
 from scine.records import Prompt, Question, Rating, Video, read_jsonl, write_jsonl  # noqa: E402
+from scine.run.evaluate import JudgeOptions, rate_videos  # noqa: E402
 from scine.taxonomy import load_taxonomy  # noqa: E402
 from scine.video.sample import VideoSampling, sample_frames  # noqa: E402
 from scine.vlm.qwen import QwenVL  # noqa: E402
 from tests.judge.videos import write_video  # noqa: E402
+from tests.llm.chat_server import Reply, serve  # noqa: E402
 from tests.vlm.tiny import tiny_model_folder  # noqa: E402
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "vlm_rating.txt"
@@ -256,7 +260,16 @@ def test_cli_prompt_swap_writes_the_control_ratings(
     assert swapped
     assert not own & {(r.video_id, r.question_id) for r in swapped}
     summary = json.loads(out.with_name("ratings.report.json").read_text())["prompt_swap"]
-    assert summary["videos"] == len(swapped)
+    assert summary["videos"] == summary["asked"] == len(swapped)
+    assert summary["failures"] == []
+    assert len({r.video_id for r in swapped}) == len(swapped)  # one question per swapped video
+    questions = {q.id: q for q in read_jsonl(study / "questions.jsonl", Question)}
+    videos = {v.id: v for v in read_jsonl(study / "videos.jsonl", Video)}
+    for rating in swapped:
+        own_prompt = videos[rating.video_id].prompt_id
+        own = {(q.node, q.value) for q in questions.values() if q.prompt_id == own_prompt}
+        asked = questions[rating.question_id]
+        assert (asked.node, asked.value) not in own
 
 
 def test_cli_names_prompts_missing_from_the_prompt_file(study: Path, tmp_path: Path) -> None:
@@ -266,3 +279,86 @@ def test_cli_names_prompts_missing_from_the_prompt_file(study: Path, tmp_path: P
     result = runner.invoke(app, [*args, "--prompts", str(tmp_path / "prompts.jsonl")])
     assert result.exit_code == 1
     assert "no prompt p2 (of 1 missing)" in result.output
+
+
+class ConstantJudge:
+    """A judge giving every ask the same answer."""
+
+    name = "constant"
+
+    def __init__(self, answer: Answer) -> None:
+        self.given = answer
+
+    def answer(self, videos: Sequence[VideoAsks]) -> list[list[Answer]]:
+        return [[self.given] * len(video.asks) for video in videos]
+
+
+def test_rewards_far_from_zero_keep_their_scores_in_range() -> None:
+    assert Answer(text="", reward=-800.0).score == pytest.approx(1.0)
+    assert Answer(text="", reward=800.0).score == pytest.approx(5.0)
+    assert Answer(text="", reward=0.0).score == pytest.approx(3.0)
+
+
+def test_a_score_that_is_not_a_number_is_a_failure_not_a_rating(study: Path) -> None:
+    videos = read_jsonl(study / "videos.jsonl", Video)
+    questions = read_jsonl(study / "questions.jsonl", Question)
+    prompts = {p.id: p.text for p in read_jsonl(study / "prompts.jsonl", Prompt)}
+    judge = ConstantJudge(Answer(text="", reward=float("nan")))
+    run = rate_with_judge(
+        judge, videos, questions, prompts, load_taxonomy(), study, sampler=Sampler(SAMPLING)
+    )
+    assert run.ratings == []
+    assert len(run.failures) == 5
+    assert run.failures[0].reason == "no answer: score nan"
+    assert run.answered == 5
+
+
+def test_a_served_judge_fills_its_concurrency_and_caches_per_frame_format(
+    study: Path, tmp_path: Path
+) -> None:
+    videos = read_jsonl(study / "videos.jsonl", Video)
+    questions = read_jsonl(study / "questions.jsonl", Question)
+    prompts = {p.id: p.text for p in read_jsonl(study / "prompts.jsonl", Prompt)}
+    cache = ResponseCache(tmp_path / "cache.sqlite")
+    with serve() as server:
+        server.default = lambda body: Reply(content="3", top_logprobs={"3": 0.0}, delay=0.3)
+        options = JudgeOptions(base_url=server.base_url, max_pixels=56 * 84)
+        first = rate_videos("openai:m", videos, questions, prompts, study, options, cache)
+        assert server.peak_in_flight == 5  # every question of the three videos at once
+        assert first.details["frames_as"] == "video"
+        as_images = JudgeOptions(base_url=server.base_url, max_pixels=56 * 84, frames_as="images")
+        second = rate_videos("openai:m", videos, questions, prompts, study, as_images, cache)
+        assert second.details["counts"]["answers_from_cache"] == 0
+        again = rate_videos("openai:m", videos, questions, prompts, study, options, cache)
+        assert again.details["counts"]["answers_from_cache"] == 5
+
+
+def test_cli_refuses_what_it_cannot_do_before_any_work(
+    folder: Path, study: Path, tmp_path: Path
+) -> None:
+    for out, extra, said in [
+        ("r.parquet", [], "name a .jsonl file"),
+        ("r.jsonl", ["--base-url", "http://127.0.0.1:9/v1"], "--base-url is for an openai: judge"),
+        ("r.jsonl", ["--judge", "openai: "], "judge 'openai: ': expected"),
+    ]:
+        result = runner.invoke(app, [*judge_args(folder, study, tmp_path / out), *extra])
+        assert result.exit_code == 1, result.output
+        assert said in " ".join(result.output.split())
+    assert not (tmp_path / "judge-cache.sqlite").exists()
+
+
+def test_cli_lists_questions_no_video_is_asked(folder: Path, study: Path, tmp_path: Path) -> None:
+    extra = Question(
+        id="p9/x", prompt_id="p9", node="camera.trajectory.movement", value=None, text="?"
+    )
+    write_jsonl(
+        tmp_path / "questions.jsonl", [*read_jsonl(study / "questions.jsonl", Question), extra]
+    )
+    (tmp_path / "prompts.jsonl").write_bytes((study / "prompts.jsonl").read_bytes())
+    args = judge_args(folder, study, tmp_path / "r.jsonl")
+    args[args.index("--questions") + 1] = str(tmp_path / "questions.jsonl")
+    result = runner.invoke(app, [*args, "--root", str(study)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "1 question(s) have no video" in " ".join(result.output.split())
+    report = json.loads((tmp_path / "r.report.json").read_text())
+    assert report["questions_without_videos"] == ["p9/x"]

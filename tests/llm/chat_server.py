@@ -34,6 +34,7 @@ class Reply:
     finish_reason: str = "stop"
     top_logprobs: dict[str, float] | None = None  # token -> log-probability at the first token
     body: str | None = None  # sent as it is, instead of a completion
+    content_type: str = "application/json"  # of a ``body`` sent as it is
 
 
 class ChatServer(ThreadingHTTPServer):
@@ -95,7 +96,7 @@ class _Handler(BaseHTTPRequestHandler):
             elif reply.status != 200:
                 self._send(reply.status, _error(reply.status))
             elif reply.body is not None:
-                self._send_text(reply.body)
+                self._send_text(reply.body, content_type=reply.content_type)
             else:
                 self._send(200, _completion(body, reply))
         finally:
@@ -104,10 +105,12 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(self, status: int, payload: dict[str, Any]) -> None:
         self._send_text(json.dumps(payload), status)
 
-    def _send_text(self, text: str, status: int = 200) -> None:
+    def _send_text(
+        self, text: str, status: int = 200, content_type: str = "application/json"
+    ) -> None:
         data = text.encode("utf-8")
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)

@@ -85,3 +85,4 @@ def running_postgres(*, fsync: bool = False) -> Iterator[str]:
             timeout=60,
             check=False,
         )
+        shutil.rmtree(folder, ignore_errors=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -10,13 +12,20 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 np = pytest.importorskip("numpy")
 
-from scine.vlm.qwen import CLIP_MEAN, CLIP_STD, QwenVL  # noqa: E402
+from safetensors.torch import load_file, save_file  # noqa: E402
+
+from scine.vlm.qwen import CLIP_MEAN, CLIP_STD, ModelLoadError, QwenVL  # noqa: E402
 from tests.vlm.tiny import tiny_model_folder  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def qwen(tmp_path_factory: pytest.TempPathFactory) -> QwenVL:
-    return QwenVL.load(str(tiny_model_folder(tmp_path_factory.mktemp("tiny"))), device="cpu")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tiny_model_folder(tmp_path_factory.mktemp("tiny"))
+
+
+@pytest.fixture(scope="module")
+def qwen(folder: Path) -> QwenVL:
+    return QwenVL.load(str(folder), device="cpu")
 
 
 def frames(count: int, height: int = 56, width: int = 84, seed: int = 0) -> np.ndarray:
@@ -114,5 +123,26 @@ def test_prefixes_of_different_lengths_are_not_batched(qwen: QwenVL) -> None:
 
 
 def test_a_missing_model_folder_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(OSError, match="nothing"):
+    with pytest.raises(ModelLoadError, match="cannot load .*nothing"):
         QwenVL.load(str(tmp_path / "nothing"), device="cpu")
+
+
+def test_a_model_of_another_kind_is_refused(folder: Path, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    shutil.copytree(folder, other)
+    config = json.loads((other / "config.json").read_text())
+    (other / "config.json").write_text(json.dumps({**config, "model_type": "qwen2_vl"}))
+    with pytest.raises(ModelLoadError, match="is a 'qwen2_vl' model, not Qwen2.5-VL"):
+        QwenVL.load(str(other), device="cpu")
+
+
+def test_a_checkpoint_missing_weights_is_refused_not_filled_at_random(
+    folder: Path, tmp_path: Path
+) -> None:
+    partial = tmp_path / "partial"
+    shutil.copytree(folder, partial)
+    weights = load_file(partial / "model.safetensors")
+    kept = dict(sorted(weights.items())[1:])
+    save_file(kept, partial / "model.safetensors", metadata={"format": "pt"})
+    with pytest.raises(ModelLoadError, match=r"1 weight\(s\) missing from the checkpoint"):
+        QwenVL.load(str(partial), device="cpu")

@@ -14,6 +14,7 @@ from scine.records import (
     Question,
     Rating,
     Video,
+    file_sha256,
     read_jsonl,
     read_records,
     write_jsonl,
@@ -56,7 +57,12 @@ def run_command(
     max_pixels: Annotated[
         int, typer.Option("--max-pixels", min=784, help="VLMs: pixels of a frame, at most.")
     ] = 448 * 448,
-    batch: Annotated[int, typer.Option("--batch", min=1, help="VLMs: videos at once.")] = 1,
+    batch: Annotated[
+        int | None,
+        typer.Option(
+            "--batch", min=1, help="VLMs: videos at once [default: 1; openai: --concurrency]."
+        ),
+    ] = None,
     question_batch: Annotated[
         int, typer.Option("--question-batch", min=1, help="qwen: questions run at once.")
     ] = 16,
@@ -66,6 +72,12 @@ def run_command(
     concurrency: Annotated[
         int, typer.Option("--concurrency", min=1, help="openai: requests in flight.")
     ] = 16,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=0.1, help="openai: seconds to wait for a reply.")
+    ] = 120.0,
+    retries: Annotated[
+        int, typer.Option("--retries", min=0, help="openai: retries of a failed request.")
+    ] = 4,
     workers: Annotated[
         int | None, typer.Option("--workers", min=1, help="Videos decoded at once.")
     ] = None,
@@ -100,17 +112,35 @@ def run_command(
     ``scine judge agreement --controls`` reports. ``--shard I/N`` (one job per GPU or
     machine) writes ``<out>.shard-I-of-N.jsonl``; ``scine judge merge OUT`` joins them.
     """
+    from scine.judge.shards import report_path, shard_of, shard_path
     from scine.llm.cache import ResponseCache
-    from scine.run.evaluate import EvaluatorError, JudgeOptions, Rated, rate_videos
+    from scine.run.evaluate import EvaluatorError, JudgeOptions, Rated, check_judge, rate_videos
 
+    options = JudgeOptions(
+        base_url=base_url,
+        fps=fps,
+        camera_fps=camera_fps,
+        max_pixels=max_pixels,
+        batch=batch,
+        question_batch=question_batch,
+        frames_as=frames_as,
+        concurrency=concurrency,
+        timeout=timeout,
+        retries=retries,
+        workers=workers,
+    )
+    try:
+        check_judge(judge, options)
+    except EvaluatorError as exc:
+        fail(str(exc))
+    if out.suffix != ".jsonl":
+        fail(f"--out {out}: ratings are written as JSONL; name a .jsonl file")
     taxonomy = load_taxonomy()
     video_records = read_records(videos, Video, taxonomy)
     question_records = read_records(questions, Question, taxonomy)
     folder = root or videos.parent
     sharded = parse_shard(shard)
     if sharded is not None:
-        from scine.judge.shards import shard_of, shard_path
-
         if prompt_swap:
             fail("--prompt-swap rates a sample of all videos: run it without --shard")
         video_records = shard_of(video_records, *sharded)
@@ -118,7 +148,12 @@ def run_command(
     _check_files(videos, video_records, folder)
     default_cache = "probe-cache.sqlite" if judge == "probes" else "judge-cache.sqlite"
     store = None if no_cache else ResponseCache(cache or out.parent / default_cache)
-    report: dict[str, Any] = {"judge": judge, "videos": str(videos), "questions": str(questions)}
+    report: dict[str, Any] = {
+        "judge": judge,
+        "videos": str(videos),
+        "questions": str(questions),
+        "questions_sha256": file_sha256(questions),
+    }
     asked_prompts = {question.prompt_id for question in question_records}
     unasked = [video.id for video in video_records if video.prompt_id not in asked_prompts]
     if unasked:
@@ -126,6 +161,15 @@ def run_command(
         error_console.print(
             f"[yellow]note[/] {len(unasked)} video(s) have no question in {questions} "
             f"(e.g. {unasked[0]!r}): they get no rating (listed in the report)",
+            soft_wrap=True,
+        )
+    shown_prompts = {video.prompt_id for video in video_records}
+    unshown = [q.id for q in question_records if q.prompt_id not in shown_prompts]
+    if unshown and sharded is None:
+        report["questions_without_videos"] = unshown
+        error_console.print(
+            f"[yellow]note[/] {len(unshown)} question(s) have no video in {videos} "
+            f"(e.g. {unshown[0]!r}): nothing is rated on them (listed in the report)",
             soft_wrap=True,
         )
     texts: dict[str, str] = {}
@@ -138,17 +182,6 @@ def run_command(
         if unknown:
             fail(f"{prompt_file}: no prompt {', '.join(unknown[:5])} (of {len(unknown)} missing)")
         report["prompts"] = str(prompt_file)
-    options = JudgeOptions(
-        base_url=base_url,
-        fps=fps,
-        camera_fps=camera_fps,
-        max_pixels=max_pixels,
-        batch=batch,
-        question_batch=question_batch,
-        frames_as=frames_as,
-        concurrency=concurrency,
-        workers=workers,
-    )
 
     def rate(chosen: list[Video], asked: list[Question]) -> Rated:
         with progress_bar() as progress:
@@ -177,38 +210,63 @@ def run_command(
             f"({counts['answers_per_second'] or 0:.2f} (video, question)/s), "
             f"{counts['answers_from_cache']} from the cache"
         )
+    broken = rated.broken
     if prompt_swap:
-        from scine.judge.controls import prompt_swap_summary, prompt_swaps
+        from scine.judge.controls import prompt_swap_summary, prompt_swaps, swapped_pairs
 
-        chosen, asked = prompt_swaps(video_records, question_records, prompt_swap, seed)
-        swapped = rate(chosen, asked).ratings
+        swaps = prompt_swaps(video_records, question_records, prompt_swap, seed)
+        asked = list({swap.question.id: swap.question for swap in swaps}.values())
+        swap_run = rate([swap.video for swap in swaps], asked)
+        wanted = swapped_pairs(swaps)
+        swapped = [r for r in swap_run.ratings if (r.video_id, r.question_id) in wanted]
+        failed = [
+            f
+            for f in swap_run.details.get("failures", [])
+            if (f["video_id"], f["question_id"]) in wanted
+        ]
         write_jsonl(out.with_name(f"{out.stem}.swap.jsonl"), swapped)
-        rated.details["prompt_swap"] = prompt_swap_summary(rated.ratings, swapped)
+        rated.details["prompt_swap"] = {
+            **prompt_swap_summary(rated.ratings, swapped),
+            "asked": len(swaps),
+            "failures": failed,
+        }
+        broken += [f"swapped {line}" for line in Rated([], {"failures": failed}).broken]
     write_jsonl(out, rated.ratings)
-    report_path = out.with_name(f"{out.stem}.report.json")
+    report_file = report_path(out)
     report.update(rated.details)
-    report_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    console.print(f"wrote {out}: {_said(report['counts'])}; report {report_path}", soft_wrap=True)
-    if rated.broken:
+    report_file.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    console.print(f"wrote {out}: {_said(report['counts'])}; report {report_file}", soft_wrap=True)
+    if broken:
         fail(
-            f"{len(rated.broken)} video(s) or question(s) got no score, first {rated.broken[0]} "
-            f"(all listed in {report_path})"
+            f"{len(broken)} video(s) or question(s) got no score, first {broken[0]} "
+            f"(all listed in {report_file})"
         )
 
 
 @app.command("merge")
 def merge_command(
     out: Annotated[Path, typer.Argument(help="The ratings file the shards were run for.")],
+    allow_failures: Annotated[
+        bool,
+        typer.Option("--allow-failures", help="Merge shards that left questions unscored."),
+    ] = False,
 ) -> None:
     """Join the ratings of ``scine judge run --shard I/N``'s N jobs into OUT, checking every
-    shard is there and no (video, question) was rated twice."""
-    from scine.judge.shards import ShardError, merge_shards
+    shard is there, all were run alike (judge, questions, sampling: from their reports),
+    none left questions without a score, and no (video, question) was rated twice."""
+    from scine.judge.shards import ShardError, merge_shards, report_path
 
     try:
-        merged = merge_shards(out)
+        merged = merge_shards(out, allow_failures=allow_failures)
     except ShardError as exc:
         fail(str(exc))
     write_jsonl(out, merged.ratings)
+    summary = {
+        "merged_from": [path.name for path in merged.shards],
+        "ratings": len(merged.ratings),
+        "unscored_by_shard": merged.unscored,
+    }
+    report_path(out).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     console.print(f"wrote {out}: {len(merged.ratings)} rating(s) from {len(merged.shards)} shards")
 
 

@@ -15,28 +15,37 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from statistics import fmean
 from typing import Any
 
 from scine.records import Question, Rating, Video
 
-__all__ = ["presentation_spread", "prompt_swap_summary", "prompt_swaps"]
+__all__ = ["Swap", "presentation_spread", "prompt_swap_summary", "prompt_swaps", "swapped_pairs"]
+
+
+@dataclass(frozen=True)
+class Swap:
+    """A video re-pointed at another prompt, and the one question of that prompt it is asked."""
+
+    video: Video
+    question: Question
 
 
 def prompt_swaps(
     videos: Sequence[Video], questions: Sequence[Question], count: int, seed: int = 0
-) -> tuple[list[Video], list[Question]]:
-    """``count`` videos (at most one per video), each paired with one question of another
-    prompt on a control its own prompt is not asked about: the videos re-pointed at that
-    prompt, and the questions asked. Fewer when fewer videos have such a question."""
+) -> list[Swap]:
+    """``count`` videos (at most one swap per video), each paired with one question of another
+    prompt on a control its own prompt is not asked about. Fewer when fewer videos have such
+    a question. A rater asks a video every question of its prompt, so keep only the swapped
+    pairs' ratings (``swapped_pairs``)."""
     by_prompt: dict[str, list[Question]] = defaultdict(list)
     for question in questions:
         by_prompt[question.prompt_id].append(question)
     rng = random.Random(seed)
-    chosen: list[Video] = []
-    asked: dict[str, Question] = {}
+    swaps: list[Swap] = []
     for video in rng.sample(list(videos), len(videos)):
-        if len(chosen) == count:
+        if len(swaps) == count:
             break
         own = {(q.node, q.value) for q in by_prompt[video.prompt_id]}
         others = [p for p in by_prompt if p != video.prompt_id]
@@ -44,11 +53,16 @@ def prompt_swaps(
         for prompt in others:
             fresh = [q for q in by_prompt[prompt] if (q.node, q.value) not in own]
             if fresh:
-                question = rng.choice(fresh)
-                chosen.append(video.model_copy(update={"prompt_id": prompt}))
-                asked[question.id] = question
+                swaps.append(
+                    Swap(video.model_copy(update={"prompt_id": prompt}), rng.choice(fresh))
+                )
                 break
-    return chosen, list(asked.values())
+    return swaps
+
+
+def swapped_pairs(swaps: Sequence[Swap]) -> set[tuple[str, str]]:
+    """The (video id, question id) of every swap: the ratings and failures that count."""
+    return {(swap.video.id, swap.question.id) for swap in swaps}
 
 
 def prompt_swap_summary(own: Sequence[Rating], swapped: Sequence[Rating]) -> dict[str, Any]:

@@ -32,11 +32,17 @@ if TYPE_CHECKING:
     from openai import AsyncOpenAI
     from openai.types.chat import ChatCompletion
 
-__all__ = ["FramesAs", "ServedJudge"]
+__all__ = ["FramesAs", "ServedJudge", "ServerUnreachable"]
 
 FramesAs = Literal["video", "images"]
 
 _DIGIT = re.compile(r"^\s*([1-5])(?!\d)")
+CHECK_TIMEOUT = 30.0
+"""Seconds the check that a server answers at all waits, at most."""
+
+
+class ServerUnreachable(RuntimeError):
+    """Nothing answers at the judge's ``base_url``; the message names it."""
 
 
 @dataclass
@@ -60,21 +66,54 @@ class ServedJudge:
             raise ValueError(f"frames_as must be 'video' or 'images', not {self.frames_as!r}")
         if self.concurrency < 1 or not 1 <= self.top_logprobs <= 20:
             raise ValueError("concurrency must be at least 1 and top_logprobs 1 to 20")
+        if self.base_url is not None and not self.base_url.startswith(("http://", "https://")):
+            raise ValueError(
+                f"base URL {self.base_url!r}: expected http://HOST:PORT/v1 or https://"
+            )
+        if self.timeout <= 0 or self.max_retries < 0:
+            raise ValueError("timeout must be above 0 seconds and max_retries at least 0")
         self.name = f"openai:{self.model}"
+
+    @property
+    def cache_tag(self) -> str:
+        """What besides the name changes an answer: how the frames are sent."""
+        return f"frames_as={self.frames_as}"
+
+    def check_server(self) -> None:
+        """Raise ``ServerUnreachable`` when nothing answers at ``base_url`` (a run would else
+        retry every question against it); a server without a model list passes."""
+        run_coroutine(self._check_server())
+
+    async def _check_server(self) -> None:
+        from openai import APIConnectionError, APIStatusError
+
+        client = self._client(min(self.timeout, CHECK_TIMEOUT))
+        try:
+            await client.models.list()
+        except APIConnectionError as exc:
+            where = self.base_url or "the OpenAI API"
+            raise ServerUnreachable(f"no server answers at {where}: {exc}") from None
+        except APIStatusError:
+            pass  # it answers, only not with a model list
+        finally:
+            await client.close()
 
     def answer(self, videos: Sequence[VideoAsks]) -> list[list[Answer]]:
         """Every ask of every video, sent concurrently."""
         return run_coroutine(self._answer_all(videos))
 
-    async def _answer_all(self, videos: Sequence[VideoAsks]) -> list[list[Answer]]:
+    def _client(self, timeout: float) -> AsyncOpenAI:
         from openai import AsyncOpenAI
 
-        client = AsyncOpenAI(
+        return AsyncOpenAI(
             api_key=self.api_key or os.environ.get("OPENAI_API_KEY") or "EMPTY",
             base_url=self.base_url,
-            timeout=self.timeout,
+            timeout=timeout,
             max_retries=0,
         )
+
+    async def _answer_all(self, videos: Sequence[VideoAsks]) -> list[list[Answer]]:
+        client = self._client(self.timeout)
         slots = asyncio.Semaphore(self.concurrency)
         try:
             batches = []
@@ -122,12 +161,19 @@ class ServedJudge:
 
 def read_completion(response: ChatCompletion) -> Answer:
     """An answer from a one-token completion: by its log-probabilities of "1".."5", else
-    by the digit its text starts with (``fallback="parsed_text"``), else an error."""
-    if not response.choices:
+    by the digit its text starts with (``fallback="parsed_text"``), else an error. A reply
+    that is no chat completion, or log-probabilities above 0, is an error."""
+    choices = getattr(response, "choices", None)
+    if not isinstance(choices, list):
+        return Answer(text="", error=f"the reply is no chat completion: {str(response)[:80]!r}")
+    if not choices:
         return Answer(text="", error="the server returned no choices")
-    choice = response.choices[0]
-    text = choice.message.content or ""
-    probs = _rating_probs(choice.logprobs)
+    choice = choices[0]
+    text = getattr(getattr(choice, "message", None), "content", None) or ""
+    try:
+        probs = _rating_probs(choice.logprobs)
+    except ValueError as exc:
+        return Answer(text=text, error=str(exc))
     if probs is not None:
         mass = sum(probs)
         return Answer(text=text, probs=tuple(p / mass for p in probs), mass=mass)
@@ -146,6 +192,8 @@ def _rating_probs(logprobs: Any) -> list[float] | None:
     found = dict.fromkeys(RATING_TOKENS, 0.0)
     for candidate in content[0].top_logprobs or []:
         token = candidate.token.strip()
+        if candidate.logprob > 0:
+            raise ValueError(f"the server gave log-probability {candidate.logprob} (above 0)")
         if token in found and math.isfinite(candidate.logprob):
             found[token] += math.exp(candidate.logprob)
     probs = list(found.values())

@@ -115,8 +115,15 @@ class Answer:
         if self.probs is not None:
             return expected_score(self.probs)
         if self.reward is not None:
-            return 1 + 4 / (1 + math.exp(-self.reward))
+            return 1 + 4 * _sigmoid(self.reward)
         return None if self.parsed is None else float(self.parsed)
+
+
+def _sigmoid(x: float) -> float:
+    """The logistic function, without overflow for large negative or positive ``x``."""
+    if x >= 0:
+        return 1 / (1 + math.exp(-x))
+    return math.exp(x) / (1 + math.exp(x))
 
 
 def expected_score(probs: Sequence[float]) -> float:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import time
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -68,7 +69,7 @@ class JudgeRun:
     videos: int = 0
     questions: int = 0
     cached: int = 0  # answers read from the cache
-    answered: int = 0  # answers the judge made in this run
+    answered: int = 0  # answers the judge made in this run (failures are not answers)
     seconds: float = 0.0  # wall time of the run
 
     def summary(self) -> dict[str, Any]:
@@ -179,16 +180,21 @@ def _jobs(
         for sampling, asked in groups.items():
             prompt = prompts[video.prompt_id]
             asks = [ask_for(taxonomy, prompt, q.node, q.value, q.text) for q in asked]
-            keys = [_cache_key(judge.name, sampling, digest, ask) for ask in asks]
+            tag = getattr(judge, "cache_tag", "")
+            keys = [_cache_key(judge.name, tag, sampling, digest, ask) for ask in asks]
             jobs.append(_Job(video, path, sampling, asked, asks, keys))
     return jobs
 
 
-def _cache_key(judge: str, sampling: VideoSampling, digest: str | None, ask: Ask) -> str | None:
-    """The key of one answer; None when the video cannot be read."""
+def _cache_key(
+    judge: str, tag: str, sampling: VideoSampling, digest: str | None, ask: Ask
+) -> str | None:
+    """The key of one answer (``tag``: the judge's other settings that change answers, if
+    any); None when the video cannot be read."""
     if digest is None:
         return None
-    parts = [CACHE_FORMAT, judge, TEMPLATE_ID, sampling.key(), digest, *asdict(ask).values()]
+    parts = [CACHE_FORMAT, judge, *([tag] if tag else []), TEMPLATE_ID, sampling.key(), digest]
+    parts += asdict(ask).values()
     return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()
 
 
@@ -248,7 +254,8 @@ def _ask(
         if len(found) != len(job.asks):
             raise RuntimeError(f"{judge.name} gave {len(found)} answers to {len(job.asks)} asks")
         for index, answer in enumerate(found):
-            run.answered += 1
+            if answer.error is None:
+                run.answered += 1
             key = job.keys[index]
             if cache is not None and key is not None and answer.error is None:
                 cache.put(key, json.dumps(asdict(answer)))
@@ -259,8 +266,9 @@ def _record(job: _Job, index: int, answer: Answer, run: JudgeRun) -> None:
     """The answer as a Rating in ``run``, or as a Failure when it has no score."""
     question = job.questions[index]
     score = answer.score
-    if score is None:
-        reason = f"no answer: {answer.error or 'no rating in the reply'}"
+    if score is None or not math.isfinite(score):
+        why = answer.error or ("no rating in the reply" if score is None else f"score {score}")
+        reason = f"no answer: {why}"
         run.failures.append(Failure(job.video.id, question.id, reason))
         return
     if answer.fallback is not None:

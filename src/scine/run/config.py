@@ -97,10 +97,12 @@ class EvaluatorConfig(_Section):
     fps: float = Field(2.0, gt=0)
     camera_fps: float | None = Field(None, gt=0)
     max_pixels: int = Field(448 * 448, ge=784)
-    batch: int = Field(1, ge=1)
+    batch: int | None = Field(None, ge=1)
     question_batch: int = Field(16, ge=1)
     frames_as: Literal["video", "images"] = "video"
     concurrency: int = Field(16, ge=1)
+    timeout: float = Field(120.0, gt=0)
+    retries: int = Field(4, ge=0)
 
     @property
     def label(self) -> str:

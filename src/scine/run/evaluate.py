@@ -3,6 +3,7 @@ evaluator; one function makes a VLM judge from its spec, one rates videos with e
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,11 +34,17 @@ class JudgeOptions:
     fps: float = 2.0
     camera_fps: float | None = None
     max_pixels: int = 448 * 448
-    batch: int = 1
+    batch: int | None = None  # videos at once: 1, or ``concurrency`` for a served judge
     question_batch: int = 16
     frames_as: str = "video"
     concurrency: int = 16
+    timeout: float = 120.0
+    retries: int = 4
     workers: int | None = None
+
+    def videos_at_once(self, kind: str) -> int:
+        """``batch``, else what fills the judge: ``concurrency`` videos for a served one."""
+        return self.batch or (self.concurrency if kind == "openai" else 1)
 
 
 @dataclass
@@ -61,14 +68,24 @@ class Rated:
 def parse_judge(spec: str) -> tuple[str, str]:
     """``spec`` as (kind, target): ("probes", "") or a VLM's kind and model or checkpoint."""
     kind, _, target = spec.partition(":")
-    if spec != "probes" and (kind not in ("qwen", "openai", "reward") or not target):
+    if spec != "probes" and (kind not in ("qwen", "openai", "reward") or not target.strip()):
         raise EvaluatorError(f"judge {spec!r}: expected {JUDGES}")
+    return kind, target
+
+
+def check_judge(spec: str, options: JudgeOptions) -> tuple[str, str]:
+    """``parse_judge(spec)``, refusing options the judge cannot take (before any work)."""
+    kind, target = parse_judge(spec)
+    if options.base_url is not None and kind != "openai":
+        raise EvaluatorError(f"--base-url is for an openai: judge, not {kind}")
+    if kind == "openai" and options.frames_as not in ("video", "images"):
+        raise EvaluatorError(f"frames_as {options.frames_as!r}: expected 'video' or 'images'")
     return kind, target
 
 
 def make_judge(spec: str, options: JudgeOptions, say: Callable[[str], None] = print) -> Judge:
     """The VLM judge ``spec`` names (``qwen:``, ``openai:`` or ``reward:``)."""
-    kind, target = parse_judge(spec)
+    kind, target = check_judge(spec, options)
     if kind == "probes":
         raise EvaluatorError("the probes are no VLM judge: rate with rate_videos")
     if kind == "reward":
@@ -77,28 +94,41 @@ def make_judge(spec: str, options: JudgeOptions, say: Callable[[str], None] = pr
 
         try:
             return RewardJudge.load(
-                target, video_batch=options.batch, question_batch=options.question_batch
+                target,
+                video_batch=options.videos_at_once(kind),
+                question_batch=options.question_batch,
             )
         except CheckpointError as exc:
             raise EvaluatorError(str(exc)) from None
     if kind == "qwen":
         from scine.judge.vlm import QwenJudge
-        from scine.vlm.qwen import QwenVL
+        from scine.vlm.qwen import ModelLoadError, QwenVL
 
+        if Path(target).is_dir():  # one rater name however the folder is written
+            target = os.path.normpath(target)
         say(f"loading {target} ...")
+        try:
+            model = QwenVL.load(target)
+        except ModelLoadError as exc:
+            raise EvaluatorError(str(exc)) from None
         return QwenJudge(
-            QwenVL.load(target), video_batch=options.batch, question_batch=options.question_batch
+            model, video_batch=options.videos_at_once(kind), question_batch=options.question_batch
         )
-    from scine.judge.served import ServedJudge
+    from scine.judge.served import ServedJudge, ServerUnreachable
 
-    if options.frames_as not in ("video", "images"):
-        raise EvaluatorError(f"frames_as {options.frames_as!r}: expected 'video' or 'images'")
-    return ServedJudge(
-        target,
-        base_url=options.base_url,
-        frames_as=cast("FramesAs", options.frames_as),
-        concurrency=options.concurrency,
-    )
+    try:
+        served = ServedJudge(
+            target,
+            base_url=options.base_url,
+            frames_as=cast("FramesAs", options.frames_as),
+            concurrency=options.concurrency,
+            timeout=options.timeout,
+            max_retries=options.retries,
+        )
+        served.check_server()
+    except (ValueError, ServerUnreachable) as exc:
+        raise EvaluatorError(str(exc)) from None
+    return served
 
 
 def rate_videos(
@@ -155,14 +185,16 @@ def rate_videos(
         load_taxonomy(),
         root,
         sampler=sampler,
-        batch=options.batch,
+        batch=options.videos_at_once(parse_judge(spec)[0]),
         cache=cache,
         workers=options.workers or 2,
         progress=progress,
     )
+    served = {"frames_as": options.frames_as} if parse_judge(spec)[0] == "openai" else {}
     return Rated(
         judged.ratings,
         {
+            **served,
             "sampling": {
                 "default": sampler.default.model_dump(),
                 "camera": None if sampler.camera is None else sampler.camera.model_dump(),

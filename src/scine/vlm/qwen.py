@@ -29,11 +29,15 @@ if TYPE_CHECKING:
     import torch
     from numpy.typing import NDArray
 
-__all__ = ["Continuations", "Prefixes", "QwenVL", "VideoPatches"]
+__all__ = ["Continuations", "ModelLoadError", "Prefixes", "QwenVL", "VideoPatches"]
 
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 """The normalization of Qwen2.5-VL's image and video processors."""
+
+
+class ModelLoadError(ValueError):
+    """A model that cannot be loaded as a whole Qwen2.5-VL; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -95,20 +99,39 @@ class QwenVL:
         """Load by Hugging Face id or local folder. Default: bf16 spread over the visible
         GPUs when there are any, else fp32 on the CPU. ``batch_windows``: the vision tower
         attends to all windows of a layer in one call (``scine.vlm.windows``).
-        ``tokenizer``: where the tokenizer is, when not beside the model."""
+        ``tokenizer``: where the tokenizer is, when not beside the model. A model that is no
+        Qwen2.5-VL, or a checkpoint missing weights (they would be random), is a
+        ``ModelLoadError``."""
         import torch
-        from transformers import AutoTokenizer, Qwen2_5_VLForConditionalGeneration
+        from transformers import AutoConfig, AutoTokenizer, Qwen2_5_VLForConditionalGeneration
 
         on_gpu = device.startswith("cuda") if device else torch.cuda.is_available()
         chosen = getattr(torch, dtype) if dtype else (torch.bfloat16 if on_gpu else torch.float32)
         placement: dict[str, Any] = {"device_map": device or ("auto" if on_gpu else "cpu")}
-        network = Qwen2_5_VLForConditionalGeneration.from_pretrained(
-            model, dtype=chosen, **placement
-        )
-        network.eval()  # type: ignore[no-untyped-call]
+        try:
+            kind = AutoConfig.from_pretrained(model).model_type
+        except (OSError, ValueError) as exc:
+            raise ModelLoadError(f"cannot load {model}: {_first_line(exc)}") from None
+        if kind != "qwen2_5_vl":
+            raise ModelLoadError(f"{model} is a {kind!r} model, not Qwen2.5-VL (qwen2_5_vl)")
+        try:
+            found: Any = Qwen2_5_VLForConditionalGeneration.from_pretrained(
+                model, dtype=chosen, output_loading_info=True, **placement
+            )
+            text = AutoTokenizer.from_pretrained(tokenizer or model)
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise ModelLoadError(f"cannot load {model}: {_first_line(exc)}") from None
+        network, loaded = found  # with output_loading_info: (model, what was not loaded)
+        missing = sorted(loaded["missing_keys"])
+        if missing:
+            raise ModelLoadError(
+                f"{model}: {len(missing)} weight(s) missing from the checkpoint (e.g. "
+                f"{missing[0]}); they would be random"
+            )
+        network.eval()
         if batch_windows:
             batch_window_attention(network)
-        return cls(network, AutoTokenizer.from_pretrained(tokenizer or model), model)
+        return cls(network, text, model)
 
     @property
     def device(self) -> torch.device:
@@ -229,6 +252,12 @@ class QwenVL:
             hidden = out.last_hidden_state[torch.arange(len(texts), device=device), last]
             logits = self.model.lm_head(hidden.to(self.model.lm_head.weight.device))
         return Continuations(hidden=hidden.float(), logits=logits.float())
+
+
+def _first_line(error: Exception) -> str:
+    """The first line of an error's message (transformers' run to many), or its type."""
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
 
 
 def _output_cache(out: Any) -> Any:
