@@ -123,7 +123,7 @@ def test_prefixes_of_different_lengths_are_not_batched(qwen: QwenVL) -> None:
 
 
 def test_a_missing_model_folder_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(ModelLoadError, match="cannot load .*nothing"):
+    with pytest.raises(ModelLoadError, match=r"cannot load .*nothing"):
         QwenVL.load(str(tmp_path / "nothing"), device="cpu")
 
 
@@ -132,7 +132,7 @@ def test_a_model_of_another_kind_is_refused(folder: Path, tmp_path: Path) -> Non
     shutil.copytree(folder, other)
     config = json.loads((other / "config.json").read_text())
     (other / "config.json").write_text(json.dumps({**config, "model_type": "qwen2_vl"}))
-    with pytest.raises(ModelLoadError, match="is a 'qwen2_vl' model, not Qwen2.5-VL"):
+    with pytest.raises(ModelLoadError, match=r"is a 'qwen2_vl' model, not Qwen2\.5-VL"):
         QwenVL.load(str(other), device="cpu")
 
 
