@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -126,6 +128,32 @@ def test_a_submission_is_stored_once_and_the_queue_moves_on(
     )
 
 
+def test_one_task_submitted_twice_at_once_is_stored_once(
+    served: tuple[TestClient, dict[str, str], object, Path],
+) -> None:
+    """Two tabs (or a double submit) sending one task at the same moment, twenty times:
+    both are answered 200 and the task holds one of the two submissions, whole."""
+    client, tokens, engine, _ = served
+    task, headers = open_first_task(client, tokens, engine)
+    tabs = [TestClient(client.app, cookies=client.cookies) for _ in range(2)]
+    bodies = [{"ballots": full_ballots(engine, task, score)} for score in (3, 5)]
+    together = threading.Barrier(2)  # lets both go at once, round after round
+
+    def send(tab: TestClient, body: dict[str, object]) -> int:
+        together.wait()
+        return tab.post(f"/api/task/{task.id}", json=body, headers=headers).status_code
+
+    with ThreadPoolExecutor(2) as pool:
+        for _ in range(20):
+            assert list(pool.map(send, tabs, bodies)) == [200, 200]
+            with Session(engine) as session:  # type: ignore[arg-type]
+                scores = session.scalars(
+                    select(schema.Vote.score).where(schema.Vote.task_id == task.id)
+                ).all()
+            assert len(scores) == len(bodies[0]["ballots"])
+            assert len(set(scores)) == 1
+
+
 def test_a_ballot_carries_a_whole_score_or_an_explicit_null(
     served: tuple[TestClient, dict[str, str], object, Path],
 ) -> None:
@@ -202,6 +230,43 @@ def test_no_cookie_no_csrf_no_entry(
     )
 
 
+def test_a_browser_opening_a_page_it_may_not_see_gets_a_page_saying_what_to_do(
+    served: tuple[TestClient, dict[str, str], object, Path],
+) -> None:
+    client, tokens, engine, _ = served
+    task = first_task(engine, "ann")
+    browser = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    for cookie in (None, "expired"):  # never signed in; a token no longer known
+        if cookie:
+            client.cookies.set(COOKIE, cookie)
+        for path in ("/", f"/task/{task.id}"):
+            page = client.get(path, headers=browser)
+            assert page.status_code == 401
+            assert page.headers["content-type"].startswith("text/html")
+            assert "open your invitation link again" in page.text
+            assert client.get(path).json()["detail"].endswith("open your invitation link again.")
+        video = client.get(f"/media/task/{task.id}/left", headers=browser)
+        assert video.status_code == 401
+        assert "invitation link" in video.json()["detail"]
+        sent = client.post(f"/api/task/{task.id}", json={"ballots": []}, headers=browser)
+        assert sent.status_code == 401
+        assert "invitation link" in sent.json()["detail"]
+    sign_in(client, tokens["ann"])
+    page = client.get("/admin", headers=browser)
+    assert page.status_code == 403
+    assert page.headers["content-type"].startswith("text/html")
+    assert "for the study&#39;s organiser" in page.text
+    assert client.get("/admin").json()["detail"] == "This page is for the study's organiser."
+
+
+def test_the_organiser_opening_the_start_page_is_sent_to_the_admin_page(
+    served: tuple[TestClient, dict[str, str], object, Path],
+) -> None:
+    client, tokens, _, _ = served
+    sign_in(client, tokens[ADMIN])
+    assert client.get("/").headers["location"] == "/admin"
+
+
 def test_an_annotator_sees_and_writes_only_their_own_tasks(
     served: tuple[TestClient, dict[str, str], object, Path],
 ) -> None:
@@ -255,6 +320,20 @@ def test_serving_refuses_videos_it_could_never_show(
     said = " ".join(outcome.output.split())
     assert "1 video(s) of the study are not files inside" in said
     assert first.id in said
+
+
+def test_serving_refuses_a_secret_that_is_not_hexadecimal(
+    served: tuple[TestClient, dict[str, str], object, Path], database: str
+) -> None:
+    _, _, _, media = served
+    outcome = CliRunner().invoke(
+        app,
+        ["study", "serve", "--db", database, "--media", str(media)],
+        env={"SCINE_STUDY_SECRET": "not-hex"},
+    )
+    assert outcome.exit_code == 1
+    assert isinstance(outcome.exception, SystemExit)  # no traceback
+    assert "SCINE_STUDY_SECRET must be hexadecimal" in " ".join(outcome.stderr.split())
 
 
 def test_oversized_bodies_are_refused(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections import Counter
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from scine.cli import app
 from scine.records import Prompt, Question, Rating, Video, read_jsonl, write_jsonl
 from scine.study import schema
 from scine.study.assign import AssignmentError, comparisons, plan_tasks
-from scine.study.create import ADMIN, create_study, hash_token
+from scine.study.create import ADMIN, create_study, hash_token, unplayable
 from scine.study.database import DatabaseError, checkpoint_in_background, open_database
 from scine.study.gold import GoldError, GoldItem, gold_checks, read_gold
 from scine.study.votes import Ballot, NotYourTask, SubmissionError, export_ratings, submit
@@ -204,7 +205,8 @@ def test_cli_creates_a_study_and_exports_it(tmp_path: Path) -> None:
         args += [f"--{name}", str(tmp_path / f"{name}.jsonl")]
     made = runner.invoke(app, args)
     assert made.exit_code == 0, made.output
-    links = json.loads(made.output[: made.output.rindex("}") + 1])["links"]
+    links = json.loads(made.stdout)["links"]  # nothing else on stdout
+    assert "study created in" in made.stderr
     assert set(links) == {"ann", "bob", "cyd", ADMIN}
     assert all("/login?token=" in link for link in links.values())
     out = tmp_path / "ratings.jsonl"
@@ -214,8 +216,40 @@ def test_cli_creates_a_study_and_exports_it(tmp_path: Path) -> None:
     again = runner.invoke(app, args)
     assert again.exit_code == 1
     assert "already holds a study" in again.output
+    sqlite3.connect(tmp_path / "empty.db").close()
     with pytest.raises(DatabaseError, match="no study here"):
-        open_database(str(tmp_path / "other.db"))
+        open_database(str(tmp_path / "empty.db"))
+
+
+def test_videos_in_a_codec_browsers_may_not_play_are_named(tmp_path: Path) -> None:
+    prompts, questions, videos = records(2)
+    videos[1] = videos[1].model_copy(update={"provenance": {"codec": "hevc"}})
+    videos[2] = videos[2].model_copy(update={"provenance": {"codec": "h264"}})
+    assert unplayable(videos) == [(videos[1].id, "hevc")]
+    for name, rows in (("prompts", prompts), ("questions", questions), ("videos", videos)):
+        write_jsonl(tmp_path / f"{name}.jsonl", rows)
+    (tmp_path / "people.txt").write_text("ann\nbob\ncyd\n")
+    args = ["study", "create", "--db", str(tmp_path / "study.db")]
+    args += ["--annotators", str(tmp_path / "people.txt")]
+    for name in ("prompts", "questions", "videos"):
+        args += [f"--{name}", str(tmp_path / f"{name}.jsonl")]
+    made = runner.invoke(app, args)
+    assert made.exit_code == 0, made.output
+    said = " ".join(made.stderr.split())
+    assert f"1 video(s) are in a codec browsers may not play: {videos[1].id} (hevc)" in said
+
+
+@pytest.mark.parametrize(
+    "command", [["export", "--out", "ratings.jsonl"], ["serve", "--media", "."]]
+)
+def test_a_missing_database_file_is_named_and_not_made(
+    command: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    outcome = runner.invoke(app, ["study", command[0], "--db", "typo.db", *command[1:]])
+    assert outcome.exit_code == 1
+    assert "typo.db: no such SQLite file" in outcome.stderr
+    assert sorted(tmp_path.iterdir()) == []
 
 
 def test_gold_items_flag_an_annotator_who_misses_them(database: str, tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import typer
 from scine.records import Prompt, Question, Rating, Video, read_records, write_records
 from scine.taxonomy import load_taxonomy
 
-from ._console import console, echo_json, fail
+from ._console import console, echo_json, error_console, fail
 
 app = typer.Typer(
     help="The human study: create it, serve it, export its votes.", no_args_is_help=True
@@ -42,17 +42,29 @@ def create_command(
         Path | None,
         typer.Option("--gold", help="JSONL of known answers: video_id, question_id, low, high."),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the links as JSON.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the links as JSON (the summary goes to stderr).")
+    ] = False,
 ) -> None:
     """Create a study: every (video, question) gets --votes votes from different annotators,
     the work spread evenly, sides drawn per task. Prints each annotator's invitation link
     (and the admin's); only hashes of the tokens are stored, so keep the links."""
     from scine.study.assign import AssignmentError
-    from scine.study.create import create_study
+    from scine.study.create import create_study, unplayable
     from scine.study.database import open_database
     from scine.study.gold import GoldError, read_gold
 
     taxonomy = load_taxonomy()
+    video_records = read_records(videos, Video)
+    odd = unplayable(video_records)
+    if odd:
+        shown = ", ".join(f"{video} ({codec})" for video, codec in odd[:5])
+        error_console.print(
+            f"[yellow]warning[/] {len(odd)} video(s) are in a codec browsers may not play: "
+            f"{shown}{' ...' if len(odd) > 5 else ''}; re-encode them as H.264 (e.g. ffmpeg -i "
+            "IN -c:v libx264 -pix_fmt yuv420p OUT.mp4) and import them again",
+            soft_wrap=True,
+        )
     names = [
         line.strip()
         for line in annotators.read_text(encoding="utf-8").splitlines()
@@ -63,7 +75,7 @@ def create_command(
             open_database(db, create=True),
             read_records(prompts, Prompt, taxonomy),
             read_records(questions, Question, taxonomy),
-            read_records(videos, Video),
+            video_records,
             names,
             votes=votes,
             seed=seed,
@@ -84,7 +96,7 @@ def create_command(
         if made.prompts_left_out
         else ""
     )
-    console.print(
+    (error_console if as_json else console).print(
         f"study created in {db}: {made.comparisons} comparison(s), {made.tasks} task(s) for "
         f"{len(names)} annotator(s), {votes} vote(s) per item{left}",
         soft_wrap=True,
@@ -118,8 +130,6 @@ def serve_command(
 ) -> None:
     """Serve the annotation app. Set SCINE_STUDY_SECRET (hex) to keep pages valid across
     restarts; otherwise a reload after a restart is needed before submitting."""
-    import os
-
     import uvicorn
     from sqlalchemy.orm import Session
 
@@ -127,6 +137,7 @@ def serve_command(
     from scine.study.app import make_app
     from scine.study.database import DatabaseError, open_database
 
+    secret = _secret_from_environment()
     if not media.is_dir():
         fail(f"{media}: no such folder")
     try:
@@ -141,13 +152,26 @@ def serve_command(
             f"{len(unservable)} video(s) of the study are not files inside {media}, so their "
             f"tasks could never be finished: {shown}; put them there (paths as in the study)"
         )
-    secret = os.environ.get("SCINE_STUDY_SECRET")
     uvicorn.run(
-        make_app(engine, media, secret=bytes.fromhex(secret) if secret else None),
+        make_app(engine, media, secret=secret),
         host=host,
         port=port,
         log_level="warning",
     )
+
+
+def _secret_from_environment() -> bytes | None:
+    """SCINE_STUDY_SECRET as bytes, None when unset or empty; other than hex is an error."""
+    import os
+
+    text = os.environ.get("SCINE_STUDY_SECRET", "")
+    try:
+        return bytes.fromhex(text) or None
+    except ValueError:
+        fail(
+            "SCINE_STUDY_SECRET must be hexadecimal digits, two per byte (make one with "
+            "python -c 'import secrets; print(secrets.token_hex(32))'), or unset"
+        )
 
 
 @app.command("labelstudio-export")

@@ -1,11 +1,13 @@
 """The annotation web app: token login, side-by-side tasks, admin pages.
 
 Server-side pages (Jinja2) and one small script (``static/task.js``). An annotator's token
-arrives in their invitation link and is kept in an HttpOnly, SameSite=Strict cookie; the
-database holds only its hash. Annotators see and write only their own tasks; videos are
-served by task and side, so model names and file paths never reach the page. Every
-state-changing request carries a per-annotator CSRF token in a header, bodies are capped,
-and media are served only from inside the media folder.
+arrives in their invitation link and is kept in an HttpOnly, SameSite=Lax cookie (Lax: a
+link clicked on another site, such as a web mail, still signs in); the database holds only
+its hash. Annotators see and write only their own tasks; videos are served by task and
+side, so model names and file paths never reach the page. Every state-changing request
+carries a per-annotator CSRF token in a header, bodies are capped, and media are served
+only from inside the media folder. Errors are JSON, except on the pages a browser opens,
+which answer a short page saying what to do.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Annotated, Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi import Path as PathParameter
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -32,6 +35,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field, StrictInt
 from sqlalchemy import Engine, bindparam, func, select
 from sqlalchemy.orm import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from scine.taxonomy import Taxonomy, load_taxonomy
@@ -74,6 +78,13 @@ class BallotIn(BaseModel):
 
 class SubmissionIn(BaseModel):
     ballots: list[BallotIn] = Field(max_length=2000)
+
+
+def _opens_a_page(request: Request) -> bool:
+    """Whether a browser asks for one of the app's pages (not the API, not a video)."""
+    return "text/html" in request.headers.get("accept", "") and not request.url.path.startswith(
+        ("/api/", "/media/")
+    )
 
 
 def _sends_json(request: Request) -> bool:
@@ -124,6 +135,20 @@ def make_app(engine: Engine, media: str | Path, *, secret: bytes | None = None) 
 
     app.add_middleware(BodyLimit, limit=MAX_BODY)
     app.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]
+
+    async def refused(request: Request, exc: StarletteHTTPException) -> Response:
+        """An error as a short page for a browser opening a page; as JSON otherwise."""
+        if not _opens_a_page(request):
+            return await http_exception_handler(request, exc)
+        return templates.TemplateResponse(
+            request,
+            "message.html",
+            {"message": exc.detail},
+            status_code=exc.status_code,
+            headers=exc.headers,
+        )
+
+    app.add_exception_handler(StarletteHTTPException, refused)  # type: ignore[arg-type]
     signed_in: dict[str, Person] = {}  # by token: accounts do not change during a study
 
     def who(session: Session, request: Request, *, admin: bool = False) -> Person:
@@ -132,10 +157,12 @@ def make_app(engine: Engine, media: str | Path, *, secret: bytes | None = None) 
         if person is None:
             found = annotator_for(session, token)
             if found is None:
-                raise HTTPException(401, "open your invitation link to sign in")
+                raise HTTPException(
+                    401, "Your sign-in is missing or has expired: open your invitation link again."
+                )
             person = signed_in[token] = Person(found.id, found.admin, found.token_hash)
         if admin and not person.admin:
-            raise HTTPException(403, "for the study's administrator only")
+            raise HTTPException(403, "This page is for the study's organiser.")
         return person
 
     def own_task(session: Session, person: Person, task_id: int) -> schema.Task:
@@ -149,10 +176,14 @@ def make_app(engine: Engine, media: str | Path, *, secret: bytes | None = None) 
         with Session(engine) as session:
             person = annotator_for(session, token)
             if person is None:
-                raise HTTPException(401, "this link is not valid")
+                raise HTTPException(
+                    401,
+                    "This invitation link is not valid: check that it was copied whole, or ask "
+                    "the study's organiser for a new one.",
+                )
             target = "/admin" if person.admin else "/"
         response = RedirectResponse(target, status_code=303)
-        response.set_cookie(COOKIE, token, httponly=True, samesite="strict", max_age=90 * 86400)
+        response.set_cookie(COOKIE, token, httponly=True, samesite="lax", max_age=90 * 86400)
         return response
 
     @app.get("/logout")
@@ -169,6 +200,8 @@ def make_app(engine: Engine, media: str | Path, *, secret: bytes | None = None) 
     def home(request: Request) -> Response:
         with Session(engine) as session:
             person = who(session, request)
+            if person.admin:
+                return RedirectResponse("/admin", status_code=303)
             waiting = _next_task(session, person.id)
             done, total = _progress(session, person.id)
         if waiting is not None:

@@ -19,7 +19,7 @@ from . import schema
 from .assign import AssignmentError, comparisons, plan_tasks
 from .gold import GoldItem
 
-__all__ = ["ADMIN", "CreatedStudy", "create_study", "hash_token"]
+__all__ = ["ADMIN", "BROWSER_CODECS", "CreatedStudy", "create_study", "hash_token", "unplayable"]
 
 ADMIN = "admin"
 """The name of the study's administrator account, made with every study."""
@@ -34,6 +34,21 @@ class CreatedStudy:
     comparisons: int
     tasks_per_annotator: dict[str, int] = field(default_factory=dict)
     prompts_left_out: list[str] = field(default_factory=list)
+
+
+BROWSER_CODECS = frozenset({"h264", "vp8", "vp9", "av1"})
+"""Video codecs every current browser plays (HEVC, ProRes and others play in few or none)."""
+
+
+def unplayable(videos: Sequence[Video]) -> list[tuple[str, str]]:
+    """(id, codec) of the videos whose recorded codec (``provenance.codec``, as ``scine
+    videos import`` writes it) browsers may not play: their tasks could not be finished."""
+    found = [(video.id, video.provenance.get("codec")) for video in videos]
+    return [
+        (id_, codec)
+        for id_, codec in found
+        if isinstance(codec, str) and codec not in BROWSER_CODECS
+    ]
 
 
 def hash_token(token: str) -> str:

@@ -7,9 +7,10 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, inspect, make_url
 
 __all__ = ["DatabaseError", "checkpoint_in_background", "database_url", "migrate", "open_database"]
 
@@ -25,8 +26,12 @@ def database_url(url_or_path: str) -> str:
 
 def open_database(url_or_path: str, *, create: bool = False) -> Engine:
     """An engine on the study database, migrated when ``create``; otherwise it must
-    already hold a study (``scine study create`` makes one)."""
+    already hold a study (``scine study create`` makes one), and a SQLite file that is not
+    there is an error rather than made empty."""
     url = database_url(url_or_path)
+    file = make_url(url).database if url.startswith("sqlite") else None
+    if not create and file and file != ":memory:" and not Path(file).is_file():
+        raise DatabaseError(f"{file}: no such SQLite file; make the study with scine study create")
     # a server's connections can drop (a restart); a SQLite file's cannot
     engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
     if engine.dialect.name == "sqlite":

@@ -2,7 +2,8 @@
 
 A submission is checked whole (the task is the annotator's, every rated video has a 1-5
 score or "can't judge" on every question of the prompt, nothing else) and written in one
-transaction that replaces whatever the task held: submitting twice never doubles a vote.
+transaction that replaces whatever the task held: submitting twice never doubles a vote,
+and two submissions of one task at once are stored one after the other.
 """
 
 from __future__ import annotations
@@ -31,14 +32,20 @@ __all__ = [
 SCORES = frozenset({1, 2, 3, 4, 5})
 
 # Built once: a submission runs these on the table level, past the ORM's bookkeeping.
-_TASK = select(
-    schema.Task.annotator_id,
-    schema.Task.prompt_id,
-    schema.Task.left_video_id,
-    schema.Task.right_video_id,
-    schema.Task.rate_left,
-    schema.Task.rate_right,
-).where(schema.Task.id == bindparam("task"))
+# Reading the task locks its row (FOR UPDATE; SQLite has one writer anyway), so two
+# submissions of one task at once take turns instead of both inserting its votes.
+_TASK = (
+    select(
+        schema.Task.annotator_id,
+        schema.Task.prompt_id,
+        schema.Task.left_video_id,
+        schema.Task.right_video_id,
+        schema.Task.rate_left,
+        schema.Task.rate_right,
+    )
+    .where(schema.Task.id == bindparam("task"))
+    .with_for_update()
+)
 _VOTES, _TASKS = schema.Base.metadata.tables["vote"], schema.Base.metadata.tables["task"]
 _CLEAR = delete(_VOTES).where(schema.Vote.task_id == bindparam("task"))
 _ADD = insert(_VOTES)
@@ -72,8 +79,9 @@ def submit(
     known_questions: dict[str, frozenset[str]] | None = None,
 ) -> int:
     """Store a task's votes, replacing earlier ones; returns how many. The caller's
-    ``session`` transaction makes it atomic. ``known_questions``: question ids by prompt,
-    kept by a caller across submissions (they never change) and filled here as needed."""
+    ``session`` transaction makes it atomic and keeps the task's row locked until it ends.
+    ``known_questions``: question ids by prompt, kept by a caller across submissions (they
+    never change) and filled here as needed."""
     connection = session.connection()
     task = connection.execute(_TASK, {"task": task_id}).first()
     if task is None or task.annotator_id != annotator_id:
