@@ -99,7 +99,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     options = ["--study", args.study, "--base", args.base, "--lr", "1e-3"]
     options += ["--validation-share", "0.25", "--batch", str(args.batch)]
-    options += ["--max-pixels", str(args.max_pixels)]
+    options += ["--max-pixels", str(args.max_pixels), "--force"]  # a rerun trains again
     env = {**os.environ, "NCCL_NVLS_ENABLE": "0"}
     plain = [sys.executable, "-m", "scine.cli", "reward", "train", *options]
     launch = [sys.executable, "-m", "torch.distributed.run", "--standalone"]

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
+import shutil
 import subprocess
 import sys
 from dataclasses import replace
@@ -23,6 +25,8 @@ pytest.importorskip("accelerate")
 np = pytest.importorskip("numpy")
 pytest.importorskip("av")
 
+from pydantic import ValidationError  # noqa: E402
+
 from scine.analysis.table import load_study  # noqa: E402
 from scine.cli import app  # noqa: E402
 from scine.judge.vlm import TEMPLATE_ID, instruction  # noqa: E402
@@ -38,12 +42,13 @@ from scine.reward.loss import bradley_terry_loss  # noqa: E402
 from scine.reward.model import RewardInput, RewardModel  # noqa: E402
 from scine.reward.train import (  # noqa: E402
     ShardingError,
+    TrainingError,
     check_sharding,
     make_trainable,
     train_reward,
 )
 from scine.video.sample import VideoSampling  # noqa: E402
-from scine.vlm.qwen import QwenVL  # noqa: E402
+from scine.vlm.qwen import ModelLoadError, QwenVL  # noqa: E402
 from tests.reward.study import write_study  # noqa: E402
 from tests.vlm.tiny import tiny_model_folder  # noqa: E402
 
@@ -169,6 +174,20 @@ def test_pairs_are_split_by_prompt(study: Path) -> None:
     assert len(train) + len(validation) == 48
 
 
+def sound_only(path: Path) -> None:
+    """An MP4 file holding a short silent audio stream and no video."""
+    import av
+
+    with av.open(str(path), "w", format="mp4") as container:
+        stream = container.add_stream("aac", rate=8000)
+        frame = av.AudioFrame.from_ndarray(
+            np.zeros((1, 1024), dtype=np.float32), format="fltp", layout="mono"
+        )
+        frame.sample_rate = 8000
+        for packet in [*stream.encode(frame), *stream.encode(None)]:
+            container.mux(packet)
+
+
 def test_bad_studies_fail_before_the_model_loads(tmp_path: Path, study: Path) -> None:
     ties = write_study(tmp_path / "ties", 4, ties=True)
     with pytest.raises(PairError, match="every pair is a tie"):
@@ -185,8 +204,38 @@ def test_bad_studies_fail_before_the_model_loads(tmp_path: Path, study: Path) ->
         train_reward(lonely, "no/such-model", tmp_path / "ckpt")
     gone = write_study(tmp_path / "gone", 8)
     (gone / "videos" / "warm" / "p003.mp4").unlink()
-    with pytest.raises(PairError, match=r"1 video file\(s\) of the training pairs are missing"):
+    (gone / "videos" / "cool" / "p005.mp4").write_bytes(b"not a video at all" * 10)
+    sound_only(gone / "videos" / "warm" / "p006.mp4")
+    with pytest.raises(PairError, match=r"3 video file\(s\) .* missing or unreadable") as found:
         train_reward(gone, "no/such-model", tmp_path / "ckpt", TrainSettings(validation_share=0.5))
+    said = str(found.value)
+    assert f"{gone / 'videos' / 'warm' / 'p003.mp4'} (missing)" in said
+    assert f"{gone / 'videos' / 'cool' / 'p005.mp4'} (not a video FFmpeg can read" in said
+    assert f"{gone / 'videos' / 'warm' / 'p006.mp4'} (no video stream with frames)" in said
+    machines = write_study(tmp_path / "machines", 4)
+    ratings = read_jsonl(machines / "ratings.jsonl", Rating)
+    write_jsonl(
+        machines / "ratings.jsonl", [r.model_copy(update={"rater_kind": "model"}) for r in ratings]
+    )
+    with pytest.raises(PairError, match=r"no human votes .*rater_kind is not human: 24"):
+        train_reward(machines, "no/such-model", tmp_path / "ckpt")
+
+
+def test_what_the_study_loader_left_out_is_said(tmp_path: Path) -> None:
+    """A vote for a video the study does not list is left out, and training says so."""
+    folder = write_study(tmp_path / "study", 8)
+    ratings = read_jsonl(folder / "ratings.jsonl", Rating)
+    ratings[0] = ratings[0].model_copy(update={"video_id": "warm/p999"})
+    write_jsonl(folder / "ratings.jsonl", ratings)
+    said: list[str] = []
+    settings = TrainSettings(validation_share=0.5)
+    with pytest.raises(ModelLoadError):  # the note comes first, before the base loads
+        train_reward(
+            folder, str(tmp_path / "no-base"), tmp_path / "ckpt", settings, say=said.append
+        )
+    assert said == [
+        f"{folder / 'ratings.jsonl'}: left out by the study loader: unknown video_id: 1"
+    ]
 
 
 def test_a_tiny_model_learns_which_video_shows_the_asked_temperature(
@@ -209,6 +258,28 @@ def test_a_tiny_model_learns_which_video_shows_the_asked_temperature(
     assert report.history[-1]["train_loss"] < report.history[0]["train_loss"]
 
 
+def perturbed(base: Path, adapter: str, seed: int) -> tuple[RewardModel, TrainSettings]:
+    """A model as if trained: every trainable weight moved by a seeded draw."""
+    torch.manual_seed(seed)
+    settings = TrainSettings(adapter=adapter, gradient_checkpointing=False)  # type: ignore[arg-type]
+    model = make_trainable(
+        RewardModel(QwenVL.load(str(base), device="cpu"), instruction()), settings
+    )
+    with torch.no_grad():  # stands in for training: every trainable weight moves
+        for parameter in model.parameters():
+            if parameter.requires_grad:
+                parameter.add_(0.05 * torch.randn_like(parameter))
+    return model, settings
+
+
+def save(folder: Path, base: Path | str, adapter: str = "lora", seed: int = 0, **kw: Any) -> Path:
+    """``perturbed``'s model saved to ``folder`` (``kw``: more arguments of ``save_reward``)."""
+    model, settings = perturbed(Path(base), adapter, seed)
+    return save_reward(
+        folder, model, str(base), settings, template=TEMPLATE_ID, history=[], pairs={}, **kw
+    )
+
+
 @pytest.mark.parametrize("adapter", ["lora", "full"])
 @pytest.mark.parametrize("given_state", [False, True])
 def test_a_saved_evaluator_loads_back_as_trained(
@@ -217,15 +288,7 @@ def test_a_saved_evaluator_loads_back_as_trained(
     """Every trained weight (adapters or the whole model, and the head) comes back: the
     loaded evaluator gives the rewards of the one saved, from its own state dict or from the
     one passed in (as training passes the state gathered over processes)."""
-    torch.manual_seed(0)
-    settings = TrainSettings(adapter=adapter, gradient_checkpointing=False)  # type: ignore[arg-type]
-    trained = make_trainable(
-        RewardModel(QwenVL.load(str(base), device="cpu"), instruction()), settings
-    )
-    with torch.no_grad():  # stands in for training: every trainable weight moves
-        for parameter in trained.parameters():
-            if parameter.requires_grad:
-                parameter.add_(0.05 * torch.randn_like(parameter))
+    trained, settings = perturbed(base, adapter, seed=0)
     state = trained.state_dict() if given_state else None
     folder = save_reward(
         tmp_path / "ckpt",
@@ -380,3 +443,280 @@ def test_fsdp_version_1_is_refused_for_mixed_dtypes(
             check_sharding(accelerator, model)
     else:
         check_sharding(accelerator, model)
+
+
+@pytest.fixture(scope="module")
+def lora_checkpoint(base: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return save(tmp_path_factory.mktemp("lora") / "ckpt", base)
+
+
+@pytest.fixture(scope="module")
+def small_study(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_study(tmp_path_factory.mktemp("small"), 3)
+
+
+def judge_rewards(study: Path, ckpt: Path, out: Path, *options: str) -> list[float]:
+    """``scine judge run --judge reward:CKPT`` on ``study``: the rewards, in the file's order."""
+    args = ["judge", "run", "--judge", f"reward:{ckpt}", "--videos", str(study / "videos.jsonl")]
+    args += ["--questions", str(study / "questions.jsonl"), "--out", str(out), *options]
+    done = runner.invoke(app, args, env={"COLUMNS": "200"})
+    assert done.exit_code == 0, done.output
+    return [r.raw["reward"] for r in read_jsonl(out, Rating)]  # type: ignore[index]
+
+
+def test_a_checkpoint_trained_again_into_its_folder_misses_the_judge_cache(
+    base: Path, small_study: Path, tmp_path: Path
+) -> None:
+    ckpt = save(tmp_path / "ckpt", base, seed=1)
+    cache = ["--cache", str(tmp_path / "cache.sqlite")]
+    first = judge_rewards(small_study, ckpt, tmp_path / "first.jsonl", *cache)
+    save(ckpt, base, seed=2, replace=True)
+    again = judge_rewards(small_study, ckpt, tmp_path / "again.jsonl", *cache)
+    fresh = judge_rewards(small_study, ckpt, tmp_path / "fresh.jsonl", "--no-cache")
+    assert again == fresh
+    assert again != pytest.approx(first, abs=1e-4)
+
+
+def test_a_local_base_is_recorded_as_an_absolute_path_and_checked_when_loading(
+    base: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(base.parent)
+    ckpt = save(tmp_path / "ckpt", base.name)
+    config = json.loads((ckpt / "reward.json").read_text())
+    assert config["base"] == str(base)
+    monkeypatch.chdir(tmp_path)
+    load_reward(ckpt, device="cpu")  # from another directory
+
+    other = tmp_path / "other-base"  # same shape, other weights
+    shutil.copytree(base, other)
+    from safetensors.torch import load_file, save_file
+
+    weights = load_file(other / "model.safetensors")
+    save_file(
+        {k: v + 0.01 for k, v in weights.items()}, other / "model.safetensors", {"format": "pt"}
+    )
+    (ckpt / "reward.json").write_text(json.dumps(dict(config, base=str(other))))
+    with pytest.raises(CheckpointError, match="other weights than the one it was trained on"):
+        load_reward(ckpt, device="cpu")
+    (ckpt / "reward.json").write_text(json.dumps(dict(config, base=str(tmp_path / "moved"))))
+    with pytest.raises(
+        CheckpointError,
+        match=f"base model folder {re.escape(str(tmp_path / 'moved'))} is not there",
+    ):
+        load_reward(ckpt, device="cpu")
+
+
+def test_a_checkpoint_replaces_only_a_checkpoint_and_only_whole(
+    base: Path, study: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "notes.txt").write_text("mine")
+    with pytest.raises(CheckpointError, match="not an evaluator checkpoint"):
+        train_reward(study, "no/such-model", busy, TrainSettings(validation_share=0.25))
+    with pytest.raises(CheckpointError, match="exists and is not a folder"):
+        train_reward(
+            study, "no/such-model", busy / "notes.txt", TrainSettings(validation_share=0.25)
+        )
+    ckpt = save(tmp_path / "ckpt", base, adapter="full")
+    with pytest.raises(CheckpointError, match="holds an evaluator checkpoint already"):
+        train_reward(study, "no/such-model", ckpt, TrainSettings(validation_share=0.25))
+    save(ckpt, base, adapter="lora", replace=True)
+    assert not (ckpt / "model").exists()  # nothing of the --full run stays
+    before = {p.name: p.read_bytes() for p in ckpt.iterdir() if p.is_file()}
+
+    def interrupted(*_args: Any, **_kw: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("transformers.PreTrainedModel.save_pretrained", interrupted)
+    with pytest.raises(KeyboardInterrupt):  # cut short while the whole model is written
+        save(ckpt, base, adapter="full", seed=7, replace=True)
+    assert {p.name: p.read_bytes() for p in ckpt.iterdir() if p.is_file()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["busy", "ckpt"]  # no partial folder
+
+
+def test_a_diverging_run_stops_and_saves_nothing(base: Path, study: Path, tmp_path: Path) -> None:
+    settings = TrainSettings(lr=1e30, batch=4, validation_share=0.25, sampling=SMALL)
+    with pytest.raises(
+        TrainingError, match=r"the loss is not a finite number \(here nan\) .* Nothing was saved"
+    ):
+        train_reward(study, str(base), tmp_path / "ckpt", settings)
+    assert not (tmp_path / "ckpt").exists()
+    for lr in (math.inf, math.nan, 0.0):
+        with pytest.raises(ValidationError):
+            TrainSettings(lr=lr)
+
+
+def test_a_reward_that_is_not_a_number_is_a_failure_not_a_score(
+    lora_checkpoint: Path, small_study: Path, tmp_path: Path
+) -> None:
+    from safetensors.torch import load_file, save_file
+
+    ckpt = tmp_path / "ckpt"
+    shutil.copytree(lora_checkpoint, ckpt)
+    head = load_file(ckpt / "head.safetensors")
+    save_file({**head, "bias": torch.full_like(head["bias"], math.nan)}, ckpt / "head.safetensors")
+    out = tmp_path / "ratings.jsonl"
+    args = ["judge", "run", "--judge", f"reward:{ckpt}", "--no-cache", "--out", str(out)]
+    args += ["--videos", str(small_study / "videos.jsonl")]
+    args += ["--questions", str(small_study / "questions.jsonl")]
+    done = runner.invoke(app, args, env={"COLUMNS": "200"})
+    assert done.exit_code == 1
+    assert "6 video(s) or question(s) got no score" in done.output
+    assert read_jsonl(out, Rating) == []
+    report = json.loads(out.with_name("ratings.report.json").read_text())
+    assert "the evaluator's reward is nan" in report["failures"][0]["reason"]
+
+
+def test_ctrl_c_says_training_starts_again_and_each_epoch_is_printed_as_it_ends(
+    base: Path, study: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import scine.reward.train as training
+
+    steps: list[int] = []
+    step = training.backward_step
+
+    def second_epoch_interrupted(*args: Any) -> float:
+        steps.append(1)
+        if len(steps) > 5:  # 36 training pairs, 8 a step: the second epoch's first step
+            raise KeyboardInterrupt
+        return step(*args)
+
+    monkeypatch.setattr(training, "backward_step", second_epoch_interrupted)
+    ckpt = tmp_path / "ckpt"
+    args = ["reward", "train", "--study", str(study), "--base", str(base), "--out", str(ckpt)]
+    args += ["--epochs", "2", "--validation-share", "0.25", "--max-pixels", str(56 * 56)]
+    done = runner.invoke(app, args, env={"COLUMNS": "200"})
+    assert done.exit_code == 130
+    assert "epoch 1/2: loss" in done.output
+    assert "validation accuracy" in done.output
+    assert "nothing was written" in done.output
+    assert "starts it again from the beginning" in done.output
+    assert not ckpt.exists()
+
+
+def rewrite(path: Path, change: Any) -> None:
+    """Save the tensors of ``path`` back as ``change`` makes them."""
+    from safetensors.torch import load_file, save_file
+
+    save_file(change(load_file(path)), path)
+
+
+BREAKAGES = {
+    "reward.json not JSON": (
+        "reward.json",
+        lambda p: p.write_text('{"format": '),
+        "not valid JSON",
+    ),
+    "no settings": (
+        "reward.json",
+        lambda p: p.write_text(
+            json.dumps({k: v for k, v in json.loads(p.read_text()).items() if k != "settings"})
+        ),
+        "field.s. settings missing",
+    ),
+    "settings wrong": (
+        "reward.json",
+        lambda p: p.write_text(p.read_text().replace('"batch": 8', '"batch": 0')),
+        "field 'settings.batch'",
+    ),
+    "no head": ("head.safetensors", lambda p: p.unlink(), "missing from the checkpoint"),
+    "head cut": (
+        "head.safetensors",
+        lambda p: p.write_bytes(p.read_bytes()[:100]),
+        "not a readable",
+    ),
+    "head of another size": (
+        "head.safetensors",
+        lambda p: rewrite(p, lambda _: {"weight": torch.zeros(1, 8), "bias": torch.zeros(1)}),
+        "not the head of this model: size mismatch for weight",
+    ),
+    "no adapter": ("adapter.safetensors", lambda p: p.unlink(), "missing from the checkpoint"),
+    "adapter short of a weight": (
+        "adapter.safetensors",
+        lambda p: rewrite(p, lambda found: dict(sorted(found.items())[1:])),
+        r"1 adapter weight\(s\) missing and 0 unknown",
+    ),
+    "adapter cut": (
+        "adapter.safetensors",
+        lambda p: p.write_bytes(p.read_bytes()[:5000]),
+        "not a readable",
+    ),
+}
+
+
+@pytest.mark.parametrize("breakage", sorted(BREAKAGES))
+def test_a_broken_checkpoint_is_an_error_naming_the_file(
+    lora_checkpoint: Path, tmp_path: Path, breakage: str
+) -> None:
+    name, damage, said = BREAKAGES[breakage]
+    ckpt = tmp_path / "ckpt"
+    shutil.copytree(lora_checkpoint, ckpt)
+    damage(ckpt / name)
+    with pytest.raises(CheckpointError, match=f"^{re.escape(str(ckpt / name))}: .*{said}"):
+        load_reward(ckpt, device="cpu")
+
+
+def test_an_adapter_of_another_rank_than_reward_json_says_is_an_error(
+    lora_checkpoint: Path, tmp_path: Path
+) -> None:
+    ckpt = tmp_path / "ckpt"
+    shutil.copytree(lora_checkpoint, ckpt)
+    config = (ckpt / "reward.json").read_text()
+    (ckpt / "reward.json").write_text(config.replace('"rank": 16', '"rank": 8'))
+    with pytest.raises(
+        CheckpointError,
+        match=f"^{re.escape(str(ckpt / 'adapter.safetensors'))}: .*rank 8.*size mismatch",
+    ):
+        load_reward(ckpt, device="cpu")
+
+
+def test_a_base_or_whole_model_that_cannot_load_is_a_checkpoint_error(
+    base: Path, lora_checkpoint: Path, study: Path, tmp_path: Path
+) -> None:
+    """What ``scine judge run`` reports as an error for people (a ``CheckpointError``)."""
+    ckpt = tmp_path / "lora"
+    shutil.copytree(lora_checkpoint, ckpt)
+    config = json.loads((ckpt / "reward.json").read_text())
+    (ckpt / "reward.json").write_text(json.dumps(dict(config, base=str(study))))
+    with pytest.raises(
+        CheckpointError, match=f"its base model: cannot load {re.escape(str(study))}"
+    ):
+        load_reward(ckpt, device="cpu")
+    full = save(tmp_path / "full", base, adapter="full")
+    (full / "model" / "model.safetensors").unlink()
+    with pytest.raises(CheckpointError, match=f"cannot load {re.escape(str(full / 'model'))}"):
+        load_reward(full, device="cpu")
+
+
+@pytest.mark.parametrize(
+    ("flags", "code", "said"),
+    [
+        (["--lr", "0"], 2, "must be a finite number above 0"),
+        (["--lr", "inf"], 2, "must be a finite number above 0"),
+        (["--train-vision"], 1, "--train-vision trains the vision tower in a --full"),
+        (["--full", "--lora-rank", "4"], 1, "--lora-rank sets the LoRA adapters"),
+        (["--base", "BASE-IS-STUDY"], 1, "error: cannot load"),
+    ],
+)
+def test_wrong_flags_are_refused_with_what_is_wrong(
+    base: Path, study: Path, tmp_path: Path, flags: list[str], code: int, said: str
+) -> None:
+    flags = [str(study) if flag == "BASE-IS-STUDY" else flag for flag in flags]
+    args = ["reward", "train", "--study", str(study), "--base", str(base)]
+    args += ["--out", str(tmp_path / "ckpt"), "--validation-share", "0.25", *flags]
+    done = runner.invoke(app, args, env={"COLUMNS": "200"})
+    assert done.exit_code == code, done.output
+    assert said in " ".join(done.output.replace("│", "").split())
+    assert not (tmp_path / "ckpt").exists()
+
+
+def test_ties_only_validation_says_no_accuracy_was_measured(base: Path, tmp_path: Path) -> None:
+    ties = write_study(tmp_path / "ties", 4, ties=True)
+    args = ["reward", "train", "--study", str(ties), "--base", str(base), "--ties"]
+    args += ["--out", str(tmp_path / "ckpt"), "--validation-share", "0.5"]
+    args += ["--max-pixels", str(56 * 56)]
+    done = runner.invoke(app, args, env={"COLUMNS": "200"})
+    assert done.exit_code == 0, done.output
+    assert "validation accuracy not measured: every validation pair is a tie" in done.output
+    assert "validated on 2 pair(s), all ties: no accuracy measured" in done.output

@@ -8,22 +8,29 @@
     CKPT/model/             the whole fine-tuned model (adapter "full")
     CKPT/tokenizer/         the tokenizer
 
-Loading checks the taxonomy version and the base model's shape before any weights are
-read into the model, and names what differs.
+A checkpoint is written to a temporary folder beside its place and renamed into it when
+complete, so a save cut short leaves the earlier checkpoint (or nothing) there. Loading
+checks reward.json, the taxonomy version, the base model's shape and (a local base folder)
+its weights' fingerprint, and every weight file, and names what is wrong.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import shutil
+import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from scine.records import file_sha256
 from scine.taxonomy import load_taxonomy
 from scine.video.sample import VideoSampling
-from scine.vlm.qwen import QwenVL
+from scine.vlm.qwen import ModelLoadError, QwenVL
 
 from .model import RewardModel
 
@@ -36,7 +43,10 @@ __all__ = [
     "LoraSettings",
     "TrainSettings",
     "attach_lora",
+    "base_fingerprint",
     "base_shape",
+    "check_out_folder",
+    "checkpoint_digest",
     "load_reward",
     "save_reward",
 ]
@@ -63,7 +73,7 @@ class TrainSettings(BaseModel):
     """How an evaluator is trained; the defaults are the paper's (batch 8, lr 6e-5, 1 epoch,
     2 fps at native resolution up to ``max_pixels``)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     lr: float = Field(6e-5, gt=0)
     batch: int = Field(8, ge=1)
@@ -91,6 +101,58 @@ def base_shape(qwen: QwenVL) -> dict[str, int]:
     }
 
 
+def base_fingerprint(base: str) -> str | None:
+    """A fingerprint of a local base folder's weights: the name, dtype, shape and first KiB
+    of every tensor in its safetensors files (None for a hub id or a folder without them).
+    Reads a few bytes per tensor: it tells another base of the same shape, not every edit."""
+    files = sorted(Path(base).glob("*.safetensors")) if Path(base).is_dir() else []
+    if not files:
+        return None
+    parts = []
+    for path in files:
+        with path.open("rb") as stream:
+            size = int.from_bytes(stream.read(8), "little")
+            header = json.loads(stream.read(size))
+            for name, entry in header.items():
+                if name != "__metadata__":
+                    start, end = entry["data_offsets"]
+                    stream.seek(8 + size + start)
+                    sample = stream.read(min(end - start, 1024)).hex()
+                    parts.append((name, entry["dtype"], entry["shape"], sample))
+    return hashlib.sha256(json.dumps(sorted(parts)).encode()).hexdigest()
+
+
+def checkpoint_digest(folder: str | Path) -> str:
+    """The sha256 over every file of a checkpoint and its path in it: a checkpoint trained
+    again into the same folder gets another digest."""
+    folder = Path(folder)
+    lines = [
+        f"{path.relative_to(folder).as_posix()}\0{file_sha256(path)}"
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    ]
+    return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
+
+
+def check_out_folder(folder: str | Path, *, replace: bool = False) -> None:
+    """``CheckpointError`` unless a checkpoint may be written to ``folder``: it is new or
+    empty, or holds an evaluator checkpoint and ``replace`` is set."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise CheckpointError(f"{folder}: exists and is not a folder")
+    if not folder.is_dir() or not any(folder.iterdir()):
+        return
+    if not (folder / "reward.json").is_file():
+        raise CheckpointError(
+            f"{folder}: not empty and not an evaluator checkpoint (no reward.json); "
+            "write the checkpoint to a new or empty folder"
+        )
+    if not replace:
+        raise CheckpointError(
+            f"{folder}: holds an evaluator checkpoint already; --force (replace=True) replaces it"
+        )
+
+
 def save_reward(
     folder: str | Path,
     model: RewardModel,
@@ -102,19 +164,55 @@ def save_reward(
     pairs: dict[str, int],
     state: Mapping[str, torch.Tensor] | None = None,
     trained_on: Mapping[str, Any] | None = None,
+    replace: bool = False,
 ) -> Path:
-    """Write ``model`` (trained from ``base``) and its configs to ``folder``.
+    """Write ``model`` (trained from ``base``) and its configs to ``folder``: into a
+    temporary folder beside it, renamed into place when complete (``check_out_folder``
+    says where it may go; ``replace``: over an earlier checkpoint). A local ``base`` folder
+    is recorded as an absolute path, with its ``base_fingerprint``.
 
     ``state``: the model's whole state dict where its parameters are sharded over processes
     (``accelerator.get_state_dict`` gathers it under FSDP or DeepSpeed ZeRO-3); by default
     ``model.state_dict()``. ``trained_on``: how training ran (processes, distributed type),
     recorded as given.
     """
+    check_out_folder(folder, replace=replace)
+    if Path(base).is_dir():
+        base = os.path.abspath(base)
+    target = Path(os.path.abspath(folder))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.partial")
+    partial.mkdir()
+    try:
+        _write(partial, model, base, settings, state, trained_on, template, history, pairs)
+        if target.exists():  # an empty folder or an earlier checkpoint, replaced
+            earlier = partial.with_suffix(".old")
+            target.rename(earlier)
+            partial.rename(target)
+            shutil.rmtree(earlier)
+        else:
+            partial.rename(target)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    return Path(folder)
+
+
+def _write(
+    folder: Path,
+    model: RewardModel,
+    base: str,
+    settings: TrainSettings,
+    state: Mapping[str, torch.Tensor] | None,
+    trained_on: Mapping[str, Any] | None,
+    template: str,
+    history: list[dict[str, Any]],
+    pairs: dict[str, int],
+) -> None:
+    """The checkpoint's files in ``folder`` (see ``save_reward``)."""
     from peft import get_peft_model_state_dict
     from safetensors.torch import save_file
 
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     state = model.state_dict() if state is None else state
     head, network = _part(state, "head."), _part(state, "network.")
     save_file(head, folder / "head.safetensors")
@@ -128,6 +226,7 @@ def save_reward(
         "format": FORMAT,
         "base": base,
         "base_shape": base_shape(model.qwen),
+        "base_fingerprint": base_fingerprint(base),
         "taxonomy": load_taxonomy().version,
         "template": template,
         "system": model.system,
@@ -138,7 +237,6 @@ def save_reward(
     if trained_on is not None:
         config["trained_on"] = dict(trained_on)
     (folder / "reward.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
-    return folder
 
 
 def _part(state: Mapping[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
@@ -149,47 +247,51 @@ def _part(state: Mapping[str, torch.Tensor], prefix: str) -> dict[str, torch.Ten
 def load_reward(
     folder: str | Path, *, device: str | None = None
 ) -> tuple[RewardModel, dict[str, Any]]:
-    """The evaluator saved in ``folder`` and its config; ``CheckpointError`` when the
-    checkpoint is not one, was made for another taxonomy, or does not fit its base model."""
+    """The evaluator saved in ``folder`` and its config; ``CheckpointError`` naming the file
+    when the checkpoint is not one or is broken, was made for another taxonomy, or does not
+    fit its base model."""
     import torch
-    from safetensors.torch import load_file
 
     folder = Path(folder)
-    config = _read_config(folder)
-    settings = TrainSettings.model_validate(config["settings"])
+    config, settings = _read_config(folder)
+    head = _tensors(folder / "head.safetensors")
     if settings.adapter == "full":
-        qwen = QwenVL.load(
-            str(folder / "model"), device=device, tokenizer=str(folder / "tokenizer")
-        )
-    else:
-        qwen = QwenVL.load(config["base"], device=device)
-        shape = base_shape(qwen)
-        if shape != config["base_shape"]:
-            changed = {
-                k: (config["base_shape"].get(k), v)
-                for k, v in shape.items()
-                if config["base_shape"].get(k) != v
-            }
-            raise CheckpointError(
-                f"{folder}: trained on a base model of another shape than {config['base']} "
-                f"(saved, found): {changed}"
+        try:
+            qwen = QwenVL.load(
+                str(folder / "model"), device=device, tokenizer=str(folder / "tokenizer")
             )
+        except ModelLoadError as exc:
+            raise CheckpointError(str(exc)) from None
+    else:
+        adapter = _tensors(folder / "adapter.safetensors")
+        qwen = _base(folder / "reward.json", config, device)
         attach_lora(qwen, settings.lora)
-        from peft import set_peft_model_state_dict
-
-        set_peft_model_state_dict(qwen.model, load_file(folder / "adapter.safetensors"))
+        _load_adapter(qwen, adapter, folder / "adapter.safetensors", settings.lora)
     model = RewardModel(qwen, config["system"])
-    model.head.load_state_dict(load_file(folder / "head.safetensors"))
+    try:
+        model.head.load_state_dict(head)
+    except RuntimeError as exc:
+        raise CheckpointError(
+            f"{folder / 'head.safetensors'}: not the head of this model: {_said(exc)}"
+        ) from None
     model.head.to(qwen.device, torch.float32)
     return model.eval(), config
 
 
-def _read_config(folder: Path) -> dict[str, Any]:
-    """reward.json, checked for format and taxonomy version."""
+_FIELDS = {"base": str, "base_shape": dict, "system": str, "settings": dict}
+
+
+def _read_config(folder: Path) -> tuple[dict[str, Any], TrainSettings]:
+    """reward.json and its settings, checked for format, taxonomy version and fields."""
     path = folder / "reward.json"
     if not path.is_file():
         raise CheckpointError(f"{folder}: not an evaluator checkpoint (no reward.json)")
-    config: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{path}: expected a JSON object, found {type(config).__name__}")
     if config.get("format") != FORMAT:
         raise CheckpointError(f"{path}: format {config.get('format')!r}, expected {FORMAT!r}")
     taxonomy = load_taxonomy().version
@@ -198,7 +300,93 @@ def _read_config(folder: Path) -> dict[str, Any]:
             f"{path}: trained for taxonomy version {config.get('taxonomy')}, this is {taxonomy}: "
             "its questions may mean other things; retrain on this taxonomy"
         )
-    return config
+    wrong = [key for key, kind in _FIELDS.items() if not isinstance(config.get(key), kind)]
+    if wrong:
+        raise CheckpointError(
+            f"{path}: field(s) {', '.join(wrong)} missing or of the wrong type (expected "
+            "base and system as text, base_shape and settings as objects)"
+        )
+    try:
+        settings = TrainSettings.model_validate(config["settings"])
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"])
+        raise CheckpointError(f"{path}: field 'settings.{where}': {error['msg']}") from None
+    return config, settings
+
+
+def _tensors(path: Path) -> dict[str, torch.Tensor]:
+    """The tensors of a safetensors file of the checkpoint; missing or unreadable, an error."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    if not path.is_file():
+        raise CheckpointError(f"{path}: missing from the checkpoint")
+    try:
+        return load_file(path)
+    except (SafetensorError, OSError) as exc:
+        raise CheckpointError(f"{path}: not a readable safetensors file ({exc})") from None
+
+
+def _base(config_path: Path, config: dict[str, Any], device: str | None) -> QwenVL:
+    """The base model reward.json names, checked to be there and to be the one trained on
+    (its shape and, for a local folder, its fingerprint)."""
+    base = config["base"]
+    if Path(base).is_absolute() and not Path(base).is_dir():
+        raise CheckpointError(
+            f"{config_path}: its base model folder {base} is not there (moved or deleted?); "
+            "put it back, or set 'base' in reward.json to where it is now"
+        )
+    try:
+        qwen = QwenVL.load(base, device=device)
+    except ModelLoadError as exc:
+        raise CheckpointError(f"{config_path}: its base model: {exc}") from None
+    shape = base_shape(qwen)
+    if shape != config["base_shape"]:
+        changed = {
+            k: (config["base_shape"].get(k), v)
+            for k, v in shape.items()
+            if config["base_shape"].get(k) != v
+        }
+        raise CheckpointError(
+            f"{config_path}: trained on a base model of another shape than {base} "
+            f"(saved, found): {changed}"
+        )
+    recorded = config.get("base_fingerprint")
+    if recorded is not None and base_fingerprint(base) != recorded:
+        raise CheckpointError(
+            f"{config_path}: its base model {base} has other weights than the one it was "
+            "trained on (their fingerprint differs): the adapters and head fit only that one"
+        )
+    return qwen
+
+
+def _load_adapter(
+    qwen: QwenVL, weights: dict[str, torch.Tensor], path: Path, lora: LoraSettings
+) -> None:
+    """The LoRA weights of ``path`` into the adapters ``attach_lora`` made, every one."""
+    from peft import set_peft_model_state_dict
+
+    try:
+        found: Any = set_peft_model_state_dict(qwen.model, weights)
+    except RuntimeError as exc:
+        raise CheckpointError(
+            f"{path}: does not fit adapters of rank {lora.rank} on {', '.join(lora.targets)}, "
+            f"as reward.json's settings say: {_said(exc)}"
+        ) from None
+    missing = [key for key in found.missing_keys if "lora_" in key]
+    if missing or found.unexpected_keys:
+        example = (missing or found.unexpected_keys)[0]
+        raise CheckpointError(
+            f"{path}: {len(missing)} adapter weight(s) missing and "
+            f"{len(found.unexpected_keys)} unknown (e.g. {example})"
+        )
+
+
+def _said(exc: RuntimeError) -> str:
+    """The first detail of a ``load_state_dict`` error: the line after its heading."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[1] if len(lines) > 1 else lines[0]
 
 
 def attach_lora(qwen: QwenVL, lora: LoraSettings) -> None:

@@ -27,9 +27,9 @@ from .loss import OUTCOME_A, OUTCOME_B, OUTCOME_TIE
 __all__ = [
     "Pair",
     "PairError",
-    "missing_videos",
     "split_by_prompt",
     "study_pairs",
+    "unreadable_videos",
 ]
 
 _OUTCOMES = {"a": OUTCOME_A, "b": OUTCOME_B, "tie": OUTCOME_TIE}
@@ -94,6 +94,32 @@ def split_by_prompt(
     return train, validation
 
 
-def missing_videos(videos: Iterable[Video], root: Path) -> list[str]:
-    """The files of ``videos`` that are not on disk."""
-    return sorted(str(v.file(root)) for v in videos if not v.file(root).is_file())
+def unreadable_videos(videos: Iterable[Video], root: Path) -> list[str]:
+    """``path (why)`` for each file of ``videos`` that is missing or that FFmpeg cannot open
+    as a video with frames: a cheap check of the container (packets, no frame decoded)."""
+    found = []
+    for video in videos:
+        path = video.file(root)
+        problem = _container_problem(path)
+        if problem is not None:
+            found.append(f"{path} ({problem})")
+    return sorted(found)
+
+
+def _container_problem(path: Path) -> str | None:
+    """Why ``path`` is no readable video, or None."""
+    import av
+
+    from scine.video.probe import ffmpeg_reason
+    from scine.video.sample import PROBE_OPTIONS
+
+    if not path.is_file():
+        return "missing"
+    try:
+        with av.open(str(path), mode="r", options=PROBE_OPTIONS) as container:
+            stream = container.streams.best("video")
+            if stream is None or not any(packet.size for packet in container.demux(stream)):
+                return "no video stream with frames"
+    except (av.FFmpegError, OSError) as exc:
+        return f"not a video FFmpeg can read: {ffmpeg_reason(exc)}"
+    return None

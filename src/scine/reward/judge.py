@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from scine.judge.vlm import Answer, VideoAsks, batches_of_one_size, question_text
 from scine.video.sample import VideoSampling
 
-from .checkpoint import TrainSettings, load_reward
+from .checkpoint import TrainSettings, checkpoint_digest, load_reward
 from .model import RewardModel
 
 __all__ = ["RewardJudge"]
@@ -20,7 +22,8 @@ __all__ = ["RewardJudge"]
 class RewardJudge:
     """Rewards for every question of every video: each video encoded once, its prefix
     reused for its questions (``RewardModel.score``); ``video_batch`` videos of one frame
-    size encoded together, ``question_batch`` questions run together."""
+    size encoded together, ``question_batch`` questions run together. A reward that is not
+    a finite number is an answer with an error, never a score."""
 
     model: RewardModel
     config: dict[str, Any]
@@ -38,6 +41,12 @@ class RewardJudge:
         model, config = load_reward(checkpoint)
         return cls(model, config, str(checkpoint), **settings)
 
+    @cached_property
+    def cache_tag(self) -> str:
+        """The digest of the checkpoint's files, in the judge's cache keys: a checkpoint
+        trained again into the same folder misses the cache."""
+        return checkpoint_digest(self.checkpoint)
+
     @property
     def sampling(self) -> VideoSampling:
         """The frame sampling the evaluator was trained with (scoring must use it)."""
@@ -54,5 +63,15 @@ class RewardJudge:
             ]
             rewards = self.model.score(patches, texts, batch=self.question_batch)
             for index, found in zip(chunk, rewards, strict=True):
-                answers[index] = [Answer(text="", reward=reward) for reward in found]
+                answers[index] = [_answer(reward) for reward in found]
         return answers
+
+
+def _answer(reward: float) -> Answer:
+    """The answer carrying ``reward``, or an error when it is no finite number."""
+    if math.isfinite(reward):
+        return Answer(text="", reward=reward)
+    return Answer(
+        text="",
+        error=f"the evaluator's reward is {reward}, not a finite number (a broken checkpoint?)",
+    )

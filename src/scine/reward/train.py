@@ -1,9 +1,10 @@
 """Training the evaluator on a study's expert pairs with the Bradley-Terry objective.
 
-Everything that can be wrong with the input (no pairs, ties only, a split with an empty
-side, videos missing from disk) is reported before the base model is loaded. Training
-runs under ``accelerate``: one process, or several (DDP, FSDP or DeepSpeed ZeRO, as
-``accelerate config`` sets them) each taking its share of every epoch's pairs.
+Everything that can be wrong with the input (no human votes, no pairs, ties only, a split
+with an empty side, videos missing or unreadable, an output folder in use) is reported
+before the base model is loaded. Training runs under ``accelerate``: one process, or
+several (DDP, FSDP or DeepSpeed ZeRO, as ``accelerate config`` sets them) each taking its
+share of every epoch's pairs. A loss that is not finite stops training; nothing is saved.
 """
 
 from __future__ import annotations
@@ -24,14 +25,15 @@ from scine.taxonomy import load_taxonomy
 from scine.video.sample import sample_frames
 from scine.vlm.qwen import QwenVL, VideoPatches
 
-from .checkpoint import TrainSettings, attach_lora, save_reward
-from .data import Pair, PairError, missing_videos, split_by_prompt, study_pairs
+from .checkpoint import TrainSettings, attach_lora, check_out_folder, save_reward
+from .data import Pair, PairError, split_by_prompt, study_pairs, unreadable_videos
 from .loss import OUTCOME_A, OUTCOME_TIE, bradley_terry_loss
 from .model import RewardInput, RewardModel
 
 __all__ = [
     "ShardingError",
     "TrainReport",
+    "TrainingError",
     "backward_step",
     "check_sharding",
     "make_trainable",
@@ -47,6 +49,10 @@ class ShardingError(ValueError):
     """The model cannot be sharded the way the accelerate config asks."""
 
 
+class TrainingError(ValueError):
+    """Training went wrong (the loss is not finite); nothing was saved."""
+
+
 @dataclass
 class TrainReport:
     """What a training run did: pair counts, per-epoch loss and validation accuracy."""
@@ -58,6 +64,11 @@ class TrainReport:
     history: list[dict[str, Any]] = field(default_factory=list)
     processes: int = 1
     main_process: bool = True  # with several processes, the one that saved and reports
+
+    @property
+    def validation_decided(self) -> int:
+        """Validation pairs that are no tie: the ones accuracy is measured on."""
+        return int(self.history[-1]["validation_pairs"]) if self.history else 0
 
 
 class _Items:
@@ -101,26 +112,40 @@ def train_reward(
     *,
     device: str | None = None,
     progress: Progress | None = None,
+    say: Callable[[str], None] | None = None,
+    replace: bool = False,
 ) -> TrainReport:
     """Train an evaluator from ``base`` on the experts' pairs of the ``study`` folder; save
-    it to ``out``; return pair counts and the history (loss, validation accuracy)."""
+    it to ``out`` (``replace``: over a checkpoint there); return pair counts and the
+    history (loss, validation accuracy). ``say`` gets, on the main process, what the study
+    loader left out and a line after each epoch."""
     from accelerate import Accelerator
 
     settings = settings or TrainSettings()
     study = Path(study)
+    accelerator = Accelerator()
+    tell = say if say is not None and accelerator.is_main_process else lambda _: None
     votes = load_study(study, rater_kind="human")
+    left_out = "; ".join(f"{why}: {count}" for why, count in votes.excluded.items())
+    if votes.votes.empty:
+        raise PairError(
+            f"{study}: no human votes to learn from in {votes.sources['ratings']} (left out: "
+            f"{left_out or 'none'}); the evaluator learns from rater_kind 'human' votes only"
+        )
+    if left_out:
+        tell(f"{study / votes.sources['ratings']}: left out by the study loader: {left_out}")
     pairs, counts = study_pairs(votes, ties=settings.ties)
     train, validation = split_by_prompt(pairs, settings.validation_share, settings.seed)
     videos = {v.id: v for v in read_records(study / "videos.jsonl", Video)}
     used = {video for pair in pairs for video in (pair.video_a, pair.video_b)}
-    missing = missing_videos((videos[v] for v in sorted(used)), study)
-    if missing:
-        shown = ", ".join(missing[:5]) + (
-            f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+    bad = unreadable_videos((videos[v] for v in sorted(used)), study)
+    if bad:
+        raise PairError(
+            f"{len(bad)} video file(s) of the training pairs are missing or unreadable: "
+            + "; ".join(bad)
         )
-        raise PairError(f"{len(missing)} video file(s) of the training pairs are missing: {shown}")
+    check_out_folder(out, replace=replace)
 
-    accelerator = Accelerator()
     torch.manual_seed(settings.seed)
     qwen = QwenVL.load(base, device=device or str(accelerator.device))
     model = make_trainable(RewardModel(qwen, instruction()), settings)
@@ -142,7 +167,15 @@ def train_reward(
         for step, start in enumerate(range(0, len(shard), settings.batch), start=1):
             chunk = shard[start : start + settings.batch]
             outcomes = [p.outcome for p in chunk]
-            losses.append(backward_step(model, accelerator, items.batch(chunk), outcomes, margin))
+            loss = backward_step(model, accelerator, items.batch(chunk), outcomes, margin)
+            everywhere = accelerator.gather(torch.tensor([loss], device=accelerator.device))
+            if not bool(torch.isfinite(everywhere).all()):
+                raise TrainingError(
+                    f"the loss is not a finite number (here {loss}) at epoch {epoch}, step "
+                    f"{step}: training diverged; try a learning rate below {settings.lr}. "
+                    "Nothing was saved"
+                )
+            losses.append(loss)
             optimizer.step()
             optimizer.zero_grad()
             if progress is not None and accelerator.is_main_process:
@@ -151,6 +184,7 @@ def train_reward(
         # FSDP each forward gathers the shards, which takes all processes
         accuracy = pairwise_accuracy(model, items, validation, settings.batch)
         history.append({"epoch": epoch, "train_loss": sum(losses) / len(losses), **accuracy})
+        tell(_epoch_said(history[-1], settings.epochs))
     checkpoint = Path(out)
     state = accelerator.get_state_dict(model)  # whole, gathered by every process
     if accelerator.is_main_process:
@@ -167,6 +201,7 @@ def train_reward(
                 "processes": accelerator.num_processes,
                 "distributed_type": str(accelerator.distributed_type.value),
             },
+            replace=replace,
         )
     accelerator.wait_for_everyone()
     return TrainReport(
@@ -177,6 +212,17 @@ def train_reward(
         history,
         processes=accelerator.num_processes,
         main_process=accelerator.is_main_process,
+    )
+
+
+def _epoch_said(entry: dict[str, Any], epochs: int) -> str:
+    """One epoch's loss and validation accuracy, as printed."""
+    said = f"epoch {entry['epoch']}/{epochs}: loss {entry['train_loss']:.4f}, "
+    if entry["validation_accuracy"] is None:
+        return said + "validation accuracy not measured: every validation pair is a tie"
+    return said + (
+        f"validation accuracy {entry['validation_accuracy']:.3f} on "
+        f"{entry['validation_pairs']} decided pair(s)"
     )
 
 
