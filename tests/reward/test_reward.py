@@ -45,6 +45,7 @@ from scine.reward.train import (  # noqa: E402
     TrainingError,
     check_sharding,
     make_trainable,
+    process_share,
     train_reward,
 )
 from scine.video.sample import VideoSampling  # noqa: E402
@@ -720,3 +721,14 @@ def test_ties_only_validation_says_no_accuracy_was_measured(base: Path, tmp_path
     assert done.exit_code == 0, done.output
     assert "validation accuracy not measured: every validation pair is a tie" in done.output
     assert "validated on 2 pair(s), all ties: no accuracy measured" in done.output
+
+
+@pytest.mark.parametrize(("pairs", "processes"), [(9, 2), (8, 4), (1, 4), (10, 3), (0, 2)])
+def test_every_process_gets_a_share_of_one_length_covering_every_pair(
+    pairs: int, processes: int
+) -> None:
+    order = list(range(pairs))
+    shares = [process_share(order, index, processes) for index in range(processes)]
+    assert len({len(share) for share in shares}) == 1  # the same number of steps everywhere
+    assert sorted({pair for share in shares for pair in share}) == order
+    assert sum(map(len, shares)) - pairs < processes  # padded by fewer than one round

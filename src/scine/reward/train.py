@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 
@@ -30,6 +30,8 @@ from .data import Pair, PairError, split_by_prompt, study_pairs, unreadable_vide
 from .loss import OUTCOME_A, OUTCOME_TIE, bradley_terry_loss
 from .model import RewardInput, RewardModel
 
+T = TypeVar("T")
+
 __all__ = [
     "ShardingError",
     "TrainReport",
@@ -38,6 +40,7 @@ __all__ = [
     "check_sharding",
     "make_trainable",
     "pairwise_accuracy",
+    "process_share",
     "train_reward",
     "video_pair_order",
 ]
@@ -158,10 +161,10 @@ def train_reward(
     margin = settings.tie_margin if settings.ties else None
     rng = random.Random(settings.seed)
     history: list[dict[str, Any]] = []
-    steps = -(-len(train[accelerator.process_index :: accelerator.num_processes]) // settings.batch)
+    index, count = accelerator.process_index, accelerator.num_processes
+    steps = -(-len(process_share(train, index, count)) // settings.batch)
     for epoch in range(1, settings.epochs + 1):
-        order = video_pair_order(train, rng)
-        shard = order[accelerator.process_index :: accelerator.num_processes]
+        shard = process_share(video_pair_order(train, rng), index, count)
         model.train()
         losses = []
         for step, start in enumerate(range(0, len(shard), settings.batch), start=1):
@@ -224,6 +227,17 @@ def _epoch_said(entry: dict[str, Any], epochs: int) -> str:
         f"validation accuracy {entry['validation_accuracy']:.3f} on "
         f"{entry['validation_pairs']} decided pair(s)"
     )
+
+
+def process_share(order: Sequence[T], index: int, count: int) -> list[T]:
+    """Process ``index``'s share of ``order`` among ``count``: every ``count``-th item from the
+    ``index``-th, the list first padded by repeating it from its start to a multiple of
+    ``count`` (as PyTorch's DistributedSampler does), so every process runs the same number
+    of steps: each step's collectives (gradient all-reduce, the loss check) need them all."""
+    if not order:
+        return []
+    size = -(-len(order) // count) * count
+    return [order[position % len(order)] for position in range(index, size, count)]
 
 
 def check_sharding(accelerator: Any, model: torch.nn.Module) -> None:
