@@ -53,9 +53,14 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def make_study(url: str, annotators: int, prompts: int) -> dict[str, str]:
-    """A study with ``prompts`` prompts of two models; returns the annotators' tokens."""
+def make_study(url: str, media: Path, annotators: int, prompts: int) -> dict[str, str]:
+    """A study with ``prompts`` prompts of two models, a placeholder file under ``media`` for
+    each video (``study serve`` serves only files that are there; their bytes are not read
+    here); returns the annotators' tokens."""
     ps, qs, vs = records(prompts, ("m1", "m2"), VALUES)
+    for video in vs:
+        (media / video.path).parent.mkdir(parents=True, exist_ok=True)
+        (media / video.path).write_bytes(b"\x00" * 1024)
     names = [f"a{n:02d}" for n in range(annotators)]
     tokens = create_study(open_database(url, create=True), ps, qs, vs, names).tokens
     return {name: tokens[name] for name in names}
@@ -279,14 +284,12 @@ def main() -> None:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
         media = folder / "media"
         media.mkdir()
-        for model in ("m1", "m2"):
-            (media / f"{model}.mp4").write_bytes(b"\x00" * 1024)
         backends = {
             "sqlite": str(folder / "study.db"),
             "postgresql": stack.enter_context(running_postgres(fsync=True)),
         }
         for name, url in backends.items():
-            tokens = make_study(url, args.annotators, prompts=args.annotators * 4)
+            tokens = make_study(url, media, args.annotators, prompts=args.annotators * 4)
             result[name] = measure(url, media, tokens, args.seconds, folder)
             print(name, json.dumps(result[name]), file=sys.stderr, flush=True)
     text = json.dumps(result, indent=2, default=dict)
