@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from scine.cli import app
+from scine.cli.run import _leaderboard
 from scine.run import STAGES, RunConfig, RunError, run_pipeline
 
 SMALL: dict[str, Any] = {
@@ -309,3 +310,14 @@ def test_a_vlm_judge_and_the_probes_rate_in_one_run(finished: Path, tmp_path: Pa
         out.joinpath("summary.json").read_bytes()
         == out.joinpath("analysis", "tiny", "summary.json").read_bytes()
     )
+
+
+def test_the_printed_leaderboard_has_the_axes_in_the_papers_order() -> None:
+    found = {
+        "axis_scores": {"m": {"camera": 3.0, "setup": 2.0, "lighting": 4.0}},
+        "overall": {"m": {"mean": 3.0}},
+        "tiers": [["m"]],
+    }
+    table = _leaderboard("probes", found, {})
+    headers = [column.header for column in table.columns]
+    assert headers == ["model", "tier", "overall", "setup", "lighting", "camera"]

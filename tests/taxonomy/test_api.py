@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from scine.taxonomy import Axis, Group, Taxonomy, UnknownNodeError
+from scine.taxonomy import Axis, Group, Taxonomy, UnknownNodeError, in_axis_order
 
 from .tiny import angle_leaf, tiny_document, write_document
 
@@ -123,3 +123,12 @@ def test_version_is_a_content_hash(tmp_path: Path) -> None:
     assert first.version != edited.version
     assert len(first.version) == 16
     assert first.to_dict()["version"] == first.version
+
+
+def test_axes_are_put_in_the_papers_order_and_other_names_after() -> None:
+    assert in_axis_order(["camera", "x", "setup", "events", "camera"]) == [
+        "setup",
+        "events",
+        "camera",
+        "x",
+    ]

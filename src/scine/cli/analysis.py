@@ -74,13 +74,12 @@ def analyze(
 
 
 def _leaderboard(result: Any) -> None:
-    from scine.taxonomy import AXES
+    from scine.taxonomy import in_axis_order
 
     scores = result.scores
     overall = scores[scores["scope"] == "overall"].sort_values("mean", ascending=False)
     axis = scores[scores["scope"] == "axis"].pivot(index="model", columns="key", values="mean")
-    in_order = sorted(axis.columns, key=lambda name: AXES.index(name) if name in AXES else 4)
-    axis = axis[in_order]
+    axis = axis[in_axis_order(axis.columns)]
     tier_of = {model: index + 1 for index, tier in enumerate(result.tiers) for model in tier}
     table = Table("model", "tier", "overall (95% CI)", *axis.columns, title="leaderboard")
     for row in overall.itertuples():

@@ -10,6 +10,8 @@ from rich.progress import Progress, TaskID
 from rich.table import Table
 from rich.text import Text
 
+from scine.taxonomy import in_axis_order
+
 from ._console import console, echo_json, fail, progress_bar, resumable
 
 
@@ -85,7 +87,7 @@ def run_command(
 
 def _leaderboard(rater: str, found: dict[str, Any], truth: dict[str, Any]) -> Table:
     """One rater's models by overall score, with axis scores and agreement."""
-    axes = sorted({axis for scores in found["axis_scores"].values() for axis in scores})
+    axes = in_axis_order(axis for scores in found["axis_scores"].values() for axis in scores)
     title = f"leaderboard: {rater}"
     agreement = found.get("agreement_with_experts")
     if agreement and agreement.get("accuracy") is not None:

@@ -7,6 +7,7 @@ render a leaf's question with ``Leaf.render_question(value_id)``; draw seeded co
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -16,9 +17,6 @@ from ._lexicon import Match, Spot, normalize
 from ._load import TaxonomyError
 from ._nodes import Axis, Group, Leaf, Node, Provenance, Question, Value
 from ._tree import Taxonomy, UnknownNodeError
-
-AXES = ("setup", "events", "lighting", "camera")
-"""The ids of SCINE's four axes, in the paper's order."""
 
 __all__ = [
     "AXES",
@@ -35,6 +33,7 @@ __all__ = [
     "UnknownNodeError",
     "Value",
     "default_taxonomy_path",
+    "in_axis_order",
     "load_taxonomy",
     "normalize",
     "stats",
@@ -42,6 +41,16 @@ __all__ = [
     "to_json",
     "to_markdown",
 ]
+
+AXES = ("setup", "events", "lighting", "camera")
+"""The ids of SCINE's four axes, in the paper's order."""
+
+
+def in_axis_order(axes: Iterable[str]) -> list[str]:
+    """``axes`` (ids, each once) in the paper's order, any other names after them, sorted."""
+    return sorted(
+        set(axes), key=lambda axis: (AXES.index(axis), "") if axis in AXES else (len(AXES), axis)
+    )
 
 
 def default_taxonomy_path() -> Path:
