@@ -362,3 +362,29 @@ def test_cli_lists_questions_no_video_is_asked(folder: Path, study: Path, tmp_pa
     assert "1 question(s) have no video" in " ".join(result.output.split())
     report = json.loads((tmp_path / "r.report.json").read_text())
     assert report["questions_without_videos"] == ["p9/x"]
+
+
+def test_the_report_counts_low_mass_scores_and_groups_failures_by_their_cause(
+    study: Path,
+) -> None:
+    videos = read_jsonl(study / "videos.jsonl", Video)
+    questions = read_jsonl(study / "questions.jsonl", Question)
+    prompts = {p.id: p.text for p in read_jsonl(study / "prompts.jsonl", Prompt)}
+
+    def summary(answer: Answer) -> dict[str, object]:
+        run = rate_with_judge(
+            ConstantJudge(answer),
+            videos,
+            questions,
+            prompts,
+            load_taxonomy(),
+            study,
+            sampler=Sampler(SAMPLING),
+        )
+        return run.summary()
+
+    unsure = Answer(text="Sure", probs=(0.2,) * 5, mass=0.01)
+    assert summary(unsure)["scores_of_low_mass"] == 5
+    assert summary(Answer(text="4", probs=(0, 0, 0, 1, 0), mass=0.9))["scores_of_low_mass"] == 0
+    failed = Answer(text="", error="failed after 5 attempts: HTTP 500: boom")
+    assert summary(failed)["failures_by_reason"] == {"no answer: failed after 5 attempts": 5}

@@ -34,6 +34,10 @@ __all__ = ["CACHE_FORMAT", "Failure", "JudgeRun", "Sampler", "rate_with_judge"]
 CACHE_FORMAT = "scine.judge.vlm/1"
 """Part of every cache key; bumped if what is stored changes shape."""
 
+LOW_MASS = 0.5
+"""A score read from rating tokens that held less of the model's next-token probability
+than this is counted in the report (the model mostly wanted to say something else)."""
+
 
 @dataclass(frozen=True)
 class Sampler:
@@ -66,6 +70,7 @@ class JudgeRun:
     ratings: list[Rating] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     fallbacks: Counter[str] = field(default_factory=Counter)
+    low_mass: int = 0  # scores whose rating tokens held under LOW_MASS of the probability
     videos: int = 0
     questions: int = 0
     cached: int = 0  # answers read from the cache
@@ -73,16 +78,19 @@ class JudgeRun:
     seconds: float = 0.0  # wall time of the run
 
     def summary(self) -> dict[str, Any]:
-        """Counts and throughput: ratings, failures by reason, fallbacks, cache hits."""
+        """Counts and throughput: ratings, failures by reason (the reason's first two
+        parts, e.g. "no answer: failed after 5 attempts"), fallbacks, scores of low
+        probability mass, cache hits."""
         return {
             "videos": self.videos,
             "questions": self.questions,
             "ratings": len(self.ratings),
             "failures": len(self.failures),
             "failures_by_reason": dict(
-                Counter(f.reason.split(":", 1)[0] for f in self.failures).most_common()
+                Counter(":".join(f.reason.split(":", 2)[:2]) for f in self.failures).most_common()
             ),
             "fallbacks": dict(self.fallbacks),
+            "scores_of_low_mass": self.low_mass,
             "answers_from_cache": self.cached,
             "answers_made": self.answered,
             "seconds": round(self.seconds, 3),
@@ -273,6 +281,8 @@ def _record(job: _Job, index: int, answer: Answer, run: JudgeRun) -> None:
         return
     if answer.fallback is not None:
         run.fallbacks[answer.fallback] += 1
+    if answer.mass is not None and answer.mass < LOW_MASS:
+        run.low_mass += 1
     probs = None if answer.probs is None else dict(zip(RATING_TOKENS, answer.probs, strict=True))
     run.ratings.append(
         Rating(
