@@ -388,3 +388,24 @@ def test_the_report_counts_low_mass_scores_and_groups_failures_by_their_cause(
     assert summary(Answer(text="4", probs=(0, 0, 0, 1, 0), mass=0.9))["scores_of_low_mass"] == 0
     failed = Answer(text="", error="failed after 5 attempts: HTTP 500: boom")
     assert summary(failed)["failures_by_reason"] == {"no answer: failed after 5 attempts": 5}
+
+
+def test_a_run_answered_from_the_cache_loads_no_model(
+    folder: Path, study: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    videos = read_jsonl(study / "videos.jsonl", Video)
+    questions = read_jsonl(study / "questions.jsonl", Question)
+    prompts = {p.id: p.text for p in read_jsonl(study / "prompts.jsonl", Prompt)}
+    cache = ResponseCache(tmp_path / "cache.sqlite")
+    options = JudgeOptions(max_pixels=56 * 84)
+    first = rate_videos(f"qwen:{folder}/", videos, questions, prompts, study, options, cache)
+    assert first.details["counts"]["answers_made"] == 5
+    assert {r.rater for r in first.ratings} == {f"qwen:{folder}"}  # one name however written
+
+    def refuse(*_: object, **__: object) -> None:
+        raise AssertionError("the model was loaded")
+
+    monkeypatch.setattr(QwenVL, "load", refuse)
+    again = rate_videos(f"qwen:{folder}", videos, questions, prompts, study, options, cache)
+    assert again.details["counts"]["answers_from_cache"] == 5
+    assert again.ratings == first.ratings

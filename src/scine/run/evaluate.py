@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -13,7 +14,7 @@ from scine.records import Question, Rating, Video
 
 if TYPE_CHECKING:
     from scine.judge.served import FramesAs
-    from scine.judge.vlm import Judge
+    from scine.judge.vlm import Answer, Judge, VideoAsks
     from scine.llm.cache import ResponseCache
 
 JUDGES = (
@@ -101,19 +102,9 @@ def make_judge(spec: str, options: JudgeOptions, say: Callable[[str], None] = pr
         except CheckpointError as exc:
             raise EvaluatorError(str(exc)) from None
     if kind == "qwen":
-        from scine.judge.vlm import QwenJudge
-        from scine.vlm.qwen import ModelLoadError, QwenVL
-
         if Path(target).is_dir():  # one rater name however the folder is written
             target = os.path.normpath(target)
-        say(f"loading {target} ...")
-        try:
-            model = QwenVL.load(target)
-        except ModelLoadError as exc:
-            raise EvaluatorError(str(exc)) from None
-        return QwenJudge(
-            model, video_batch=options.videos_at_once(kind), question_batch=options.question_batch
-        )
+        return _Deferred(f"qwen:{target}", partial(_qwen_judge, target, options, say))
     from scine.judge.served import ServedJudge, ServerUnreachable
 
     try:
@@ -129,6 +120,36 @@ def make_judge(spec: str, options: JudgeOptions, say: Callable[[str], None] = pr
     except (ValueError, ServerUnreachable) as exc:
         raise EvaluatorError(str(exc)) from None
     return served
+
+
+@dataclass
+class _Deferred:
+    """A judge made when first asked: a run answered wholly from the cache loads no model."""
+
+    name: str
+    make: Callable[[], Judge]
+    made: Judge | None = None
+
+    def answer(self, videos: Sequence[VideoAsks]) -> list[list[Answer]]:
+        """The made judge's answers (made now, on the first call)."""
+        if self.made is None:
+            self.made = self.make()
+        return self.made.answer(videos)
+
+
+def _qwen_judge(target: str, options: JudgeOptions, say: Callable[[str], None]) -> Judge:
+    """A Qwen2.5-VL judge of the model at ``target``, loaded here."""
+    from scine.judge.vlm import QwenJudge
+    from scine.vlm.qwen import ModelLoadError, QwenVL
+
+    say(f"loading {target} ...")
+    try:
+        model = QwenVL.load(target)
+    except ModelLoadError as exc:
+        raise EvaluatorError(str(exc)) from None
+    return QwenJudge(
+        model, video_batch=options.videos_at_once("qwen"), question_batch=options.question_batch
+    )
 
 
 def rate_videos(
