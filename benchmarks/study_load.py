@@ -19,7 +19,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -37,6 +36,7 @@ from sqlalchemy.orm import Session
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.ports import free_port  # noqa: E402
 from tests.study.postgres import running_postgres  # noqa: E402
 from tests.study.test_create import records  # noqa: E402
 
@@ -45,12 +45,6 @@ from scine.study.create import create_study  # noqa: E402
 from scine.study.database import open_database  # noqa: E402
 
 VALUES = ("static", "pan_left", "pan_right", "tilt_up", "tilt_down", "dolly_in")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def make_study(url: str, media: Path, annotators: int, prompts: int) -> dict[str, str]:

@@ -4,13 +4,14 @@ served for it on 127.0.0.1."""
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+
+from tests.ports import free_port
 
 
 def chromium() -> str:
@@ -26,13 +27,6 @@ def chromium() -> str:
         found = shutil.which("chromium")
     assert found is not None, "Chromium could not be installed"
     return found
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @contextmanager

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import math
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from scine.judge.vlm import Ask, VideoAsks  # noqa: E402
 from scine.video.sample import VideoSampling, sample_frames  # noqa: E402
 from tests.judge.videos import write_video  # noqa: E402
 from tests.llm.chat_server import ChatServer, Reply, serve  # noqa: E402
+from tests.ports import free_port  # noqa: E402
 
 ASK = Ask("A slow pan left.", "Camera > Movement: Pan left", "Does the camera pan left?")
 
@@ -146,9 +146,7 @@ def test_a_server_that_is_not_there_is_found_before_any_question(
     server: ChatServer,
 ) -> None:
     judge(server).check_server()  # no model list (501) but an answer: it is there
-    with socket.socket() as spare:
-        spare.bind(("127.0.0.1", 0))
-        port = spare.getsockname()[1]
+    port = free_port()
     absent = ServedJudge("qwen-vl", base_url=f"http://127.0.0.1:{port}/v1")
     with pytest.raises(ServerUnreachable, match=f"no server answers at http://127.0.0.1:{port}"):
         absent.check_server()

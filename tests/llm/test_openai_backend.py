@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 import pytest
 
 from scine.llm import JsonTask, OpenAIChat, Outcome
+from tests.ports import free_port
 
 from .chat_server import ChatServer, Reply, Shot, echo, serve, task
 
@@ -89,9 +89,7 @@ def test_timeouts_every_time_fail_after_all_retries(server: ChatServer) -> None:
 
 
 def test_a_server_that_is_down_fails_after_all_retries() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     llm = OpenAIChat(
         "m", base_url=f"http://127.0.0.1:{port}/v1", api_key="k", max_retries=1, backoff=0.01
     )

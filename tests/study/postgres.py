@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from tests.ports import free_port
 
 __all__ = ["running_postgres"]
 
@@ -28,12 +29,6 @@ def _binaries() -> Path:
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextmanager
 def running_postgres(*, fsync: bool = False) -> Iterator[str]:
     """A fresh server for as long as the block runs; yields its SQLAlchemy URL. Its files
@@ -44,7 +39,7 @@ def running_postgres(*, fsync: bool = False) -> Iterator[str]:
     folder = Path(tempfile.mkdtemp(prefix="scine-postgres-"))
     if as_user:
         shutil.chown(folder, "nobody")
-    data, port = folder / "data", _free_port()
+    data, port = folder / "data", free_port()
     run = {"check": True, "capture_output": True, "timeout": 120}
     subprocess.run(
         [

@@ -16,7 +16,8 @@ sync_api = pytest.importorskip("playwright.sync_api")
 from scine.study.app import make_app  # noqa: E402
 from scine.study.create import create_study  # noqa: E402
 from scine.study.database import open_database  # noqa: E402
-from tests.browser import chromium, free_port, serving  # noqa: E402
+from tests.browser import chromium, serving  # noqa: E402
+from tests.ports import free_port  # noqa: E402
 from tests.study.test_create import records  # noqa: E402
 
 MAIL_HOST = "mail.test"

@@ -6,7 +6,6 @@ from __future__ import annotations
 import inspect
 import json
 import os
-import socket
 import subprocess
 import sys
 import textwrap
@@ -31,6 +30,7 @@ from scine.video.generate import (
     prompt_seed,
     video_filename,
 )
+from tests.ports import free_port
 
 pytestmark = pytest.mark.filterwarnings("ignore:In CPU autocast:UserWarning")
 WORDS = [
@@ -797,9 +797,7 @@ print("RESULT", json.dumps([summary.shard, summary.assigned, merged]), flush=Tru
 def test_accelerate_launch_splits_prompts_and_the_main_process_merges(tmp_path: Path) -> None:
     script = tmp_path / "run.py"
     script.write_text(textwrap.dedent(ACCELERATE_SCRIPT))
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     command = [
         str(Path(sys.executable).with_name("accelerate")),
         "launch",
