@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import html
 import re
+import warnings
 import xml.etree.ElementTree as ET
 from itertools import combinations
 from pathlib import Path
@@ -214,8 +214,9 @@ def model_mark_colours(svg: Path) -> dict[int, set[str]]:
 
 
 def svg_texts(svg: Path) -> list[str]:
-    """The texts of an SVG in drawing order (matplotlib writes each one as a comment)."""
-    return [html.unescape(text) for text in re.findall(r"<!-- (.*?) -->", svg.read_text())]
+    """The texts of an SVG in drawing order (kept as ``<text>`` elements, not glyph paths)."""
+    text_tag = "{http://www.w3.org/2000/svg}text"
+    return ["".join(node.itertext()) for node in ET.parse(svg).getroot().iter(text_tag)]
 
 
 def assert_png_and_svg(paths: tuple[Path, Path] | list[Path]) -> None:
@@ -333,3 +334,23 @@ def test_a_figure_without_data_is_a_warning_in_all_plots(tmp_path: Path) -> None
     with pytest.warns(UserWarning, match="difficulty_drop not drawn"):
         drawn = all_plots(analysis, tmp_path, value_leaves=[])
     assert sorted(drawn) == ["axis_radar", "elo_heatmap", "leaf_heatmap"]
+
+
+def test_names_the_font_lacks_stay_text_in_the_svg_and_are_warned_of_once(
+    tmp_path: Path,
+) -> None:
+    names = ["模型甲", "clapper 🎬", "plain"]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        drawn = all_plots(toy_analysis(names), tmp_path)
+    messages = [str(warning.message) for warning in caught]
+    assert not [message for message in messages if "Glyph" in message]
+    (glyphs,) = [message for message in messages if "no glyph" in message]
+    assert "(型 模 甲 🎬)" in glyphs  # each character once, in order of code
+    assert {"模型甲", "clapper 🎬"} <= set(svg_texts(drawn["axis_radar"][1]))
+
+
+def test_names_the_font_has_raise_no_glyph_warning(tmp_path: Path) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        all_plots(toy_analysis(["alpha", "beta"]), tmp_path)

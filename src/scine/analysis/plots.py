@@ -340,6 +340,14 @@ def all_plots(
         "difficulty_drop": partial(difficulty_drop, analysis, out_dir),
         "elo_heatmap": partial(elo_heatmap, analysis, out_dir),
     }
+    missing = _missing_glyphs(analysis.models)
+    if missing:
+        warnings.warn(
+            f"model names use characters the plotting font has no glyph for ({' '.join(missing)}):"
+            " the PNG figures draw boxes for them; the SVG figures, and the report, show them in"
+            " the viewer's fonts",
+            stacklevel=2,
+        )
     written: dict[str, list[Path]] = {}
     for name, make in makers.items():
         try:
@@ -354,18 +362,35 @@ def all_plots(
 
 @contextmanager
 def _style() -> Iterator[None]:
+    """Matplotlib settings of every figure. SVG text stays text, so a viewer's fonts show the
+    characters the plotting font lacks (CJK, emoji); ``all_plots`` warns of those once."""
     import matplotlib
 
-    with matplotlib.rc_context(
-        {
-            "svg.hashsalt": "scine",
-            "font.size": 9.0,
-            "axes.titlesize": 10.0,
-            "axes.spines.top": False,
-            "axes.spines.right": False,
-        }
+    with (
+        warnings.catch_warnings(),
+        matplotlib.rc_context(
+            {
+                "svg.fonttype": "none",
+                "svg.hashsalt": "scine",
+                "font.size": 9.0,
+                "axes.titlesize": 10.0,
+                "axes.spines.top": False,
+                "axes.spines.right": False,
+            }
+        ),
     ):
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font")
         yield
+
+
+def _missing_glyphs(texts: Iterable[str]) -> list[str]:
+    """The characters of ``texts`` the plotting font has no glyph for, in order of code."""
+    from matplotlib import font_manager
+
+    with _style():
+        font = font_manager.get_font(font_manager.findfont(font_manager.FontProperties()))
+    charmap = font.get_charmap()
+    return sorted({char for text in texts for char in text if ord(char) not in charmap})
 
 
 def _new_figure(width: float, height: float) -> Figure:
