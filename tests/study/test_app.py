@@ -26,18 +26,15 @@ from scine.study.app import COOKIE, MAX_BODY, make_app
 from scine.study.create import ADMIN, create_study
 from scine.study.database import open_database
 from scine.taxonomy import load_taxonomy
-from tests.study.test_create import MOVE, records
+from tests.study.test_create import MOVE, records, write_media
 
 PATH = " › ".join(load_taxonomy().path(MOVE))
 
 
 @pytest.fixture
 def served(tmp_path: Path, database: str) -> tuple[TestClient, dict[str, str], object, Path]:
-    media = tmp_path / "media"
     prompts, questions, videos = records(3, ("m1", "m2"))
-    for video in videos:
-        (media / video.path).parent.mkdir(parents=True, exist_ok=True)
-        (media / video.path).write_bytes(b"\x00\x00\x00\x18ftypmp42" + video.id.encode())
+    media = write_media(tmp_path / "media", videos)
     engine = open_database(database, create=True)
     tokens = create_study(engine, prompts, questions, videos, ["ann", "bob", "cyd"], votes=2).tokens
     client = TestClient(make_app(engine, media, secret=b"k" * 32), follow_redirects=False)
