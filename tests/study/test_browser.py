@@ -1,8 +1,8 @@
 """End to end in a real browser: Playwright drives Debian's Chromium (installed here when
 missing) against the app served on 127.0.0.1: sign in, play both videos, rate with the
 keyboard, submit, and find the votes in the database; the keyboard, the names a screen
-reader reads, failed submissions, a reload mid-task, a video the browser cannot play, and a
-phone-sized window."""
+reader reads, failed submissions, a reload mid-task, a video the browser cannot play, a
+phone-sized window, and signing out."""
 
 from __future__ import annotations
 
@@ -364,3 +364,24 @@ def test_seeking_to_the_end_is_not_watching(served: tuple[str, str, Engine], pag
     assert page.locator("#submit").is_disabled()
     page.keyboard.press("Space")  # both ended: plays them again from the start
     page.wait_for_function("!document.getElementById('submit').disabled", timeout=5000)
+
+
+def test_the_sign_out_button_signs_out_and_a_visit_to_logout_does_not(
+    served: tuple[str, str, Engine], page: Any
+) -> None:
+    base, token, _ = served
+    page.goto(f"{base}/login?token={token}")
+    page.goto(f"{base}/logout")  # a bookmark, or a link on another site
+    assert "Sign out of the study in this browser?" in page.inner_text("main")
+    page.goto(f"{base}/")
+    assert "/task/" in page.url  # still signed in
+    button = page.locator("header").get_by_role("button", name="sign out", exact=True)
+    assert button.evaluate("(e) => getComputedStyle(e).textDecorationLine") == "underline"
+    assert page.locator("a[href='/logout']").count() == 0
+    with page.expect_navigation():
+        button.click()
+    assert page.url == f"{base}/signed-out"
+    assert page.inner_text("main") == "Signed out."
+    assert page.context.cookies() == []
+    page.goto(f"{base}/")
+    assert "open your invitation link again" in page.inner_text("main")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from .create import hash_token
 
 __all__ = [
     "annotator_for",
+    "csrf_matches",
     "csrf_token",
     "media_file",
     "servable_from",
@@ -33,8 +35,15 @@ def annotator_for(session: Session, token: str | None) -> schema.Annotator | Non
 
 def csrf_token(secret: bytes, token_hash: str) -> str:
     """A per-annotator token (from the hash of their sign-in token) that state-changing
-    requests must echo in a header."""
+    requests must echo: the votes API in a header, the sign-out form in a field."""
     return hmac.new(secret, token_hash.encode("ascii"), hashlib.sha256).hexdigest()
+
+
+def csrf_matches(secret: bytes, token_hash: str, sent: str) -> bool:
+    """Whether ``sent`` is the annotator's CSRF token (compared in constant time; any
+    text, ASCII or not, may arrive)."""
+    expected = csrf_token(secret, token_hash).encode("ascii")
+    return secrets.compare_digest(sent.encode("utf-8", "surrogateescape"), expected)
 
 
 def unservable_videos(session: Session, root: Path) -> list[tuple[str, str]]:
