@@ -230,6 +230,27 @@ def test_group_is_not_a_control(tmp_path: Path, tiny: Taxonomy) -> None:
         read_jsonl(path, Question, tiny)
 
 
+@pytest.mark.parametrize(("suffix", "where"), [(".jsonl", ":{line}"), (".parquet", ": row {line}")])
+def test_field_checks_name_every_record_that_fails_them(
+    tmp_path: Path, suffix: str, where: str
+) -> None:
+    path = tmp_path / f"v{suffix}"
+    videos = [VIDEO.model_copy(update={"id": f"v{n}", "path": f"{n}.mp4"}) for n in range(8)]
+    write_records(path, videos, Video)
+
+    def odd(file: str) -> str | None:
+        return "odd" if int(file[0]) % 2 else None
+
+    assert read_records(path, Video, checks={"path": lambda _: None}) == videos
+    with pytest.raises(RecordError) as caught:
+        read_records(path, Video, checks={"path": odd})
+    lines = str(caught.value).splitlines()
+    assert lines == [f"{path}{where.format(line=n)}: Video field 'path': odd" for n in (2, 4, 6, 8)]
+    with pytest.raises(RecordError) as caught:
+        read_records(path, Video, checks={"path": lambda _: "no"})
+    assert str(caught.value).splitlines()[-1] == "... and 3 more errors"  # 5 named of 8
+
+
 def test_non_utf8_line(tmp_path: Path) -> None:
     path = tmp_path / "q.jsonl"
     path.write_bytes(good_line(QUESTION).encode() + b"\n" + b'{"id": "\xff"}\n')

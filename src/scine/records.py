@@ -2,7 +2,8 @@
 
 Records are keyed by ids, never by file names. A malformed line or row raises a
 ``RecordError`` naming the file, the line (JSONL) or row (Parquet, 1-based) and the field;
-node and value ids are checked against the taxonomy when one is given.
+node and value ids are checked against the taxonomy when one is given, and fields against
+the caller's own ``checks`` (e.g. that a video's path is a file the study can serve).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import json
 import os
 import tempfile
 import types
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO, Literal, TypeVar, Union, get_args, get_origin
 
@@ -23,6 +24,7 @@ from scine.taxonomy import Taxonomy
 __all__ = [
     "Control",
     "Difficulty",
+    "FieldChecks",
     "Prompt",
     "Question",
     "Rater",
@@ -160,7 +162,17 @@ def write_jsonl(path: str | Path, records: Iterable[Record]) -> int:
     return count
 
 
-def read_jsonl(path: str | Path, kind: type[R], taxonomy: Taxonomy | None = None) -> list[R]:
+FieldChecks = Mapping[str, Callable[[Any], str | None]]
+"""Per field name, a function of the field's value saying what is wrong with it, or None."""
+
+
+def read_jsonl(
+    path: str | Path,
+    kind: type[R],
+    taxonomy: Taxonomy | None = None,
+    *,
+    checks: FieldChecks | None = None,
+) -> list[R]:
     """Read records of one kind; blank lines are allowed, anything malformed is an error."""
     path = Path(path)
     rows: list[Any] = []
@@ -179,7 +191,7 @@ def read_jsonl(path: str | Path, kind: type[R], taxonomy: Taxonomy | None = None
                 f"{path}:{number}: invalid JSON: {exc.msg} (column {exc.colno})"
             ) from exc
         lines.append(number)
-    return _validate(rows, kind, taxonomy, lambda index: f"{path}:{lines[index]}")
+    return _validate(rows, kind, taxonomy, checks, lambda index: f"{path}:{lines[index]}")
 
 
 # -- Parquet --------------------------------------------------------------------------------
@@ -207,7 +219,13 @@ def write_parquet(path: str | Path, records: Sequence[R], kind: type[R]) -> int:
     return len(records)
 
 
-def read_parquet(path: str | Path, kind: type[R], taxonomy: Taxonomy | None = None) -> list[R]:
+def read_parquet(
+    path: str | Path,
+    kind: type[R],
+    taxonomy: Taxonomy | None = None,
+    *,
+    checks: FieldChecks | None = None,
+) -> list[R]:
     """Read a Parquet table written by ``write_parquet`` (or any table with the same columns)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -237,17 +255,24 @@ def read_parquet(path: str | Path, kind: type[R], taxonomy: Taxonomy | None = No
                         f"{path}: row {number}: field '{name}': invalid JSON: {exc.msg} "
                         f"(column {exc.colno})"
                     ) from exc
-    return _validate(rows, kind, taxonomy, lambda index: f"{path}: row {index + 1}")
+    return _validate(rows, kind, taxonomy, checks, lambda index: f"{path}: row {index + 1}")
 
 
 # -- either format --------------------------------------------------------------------------
 
 
-def read_records(path: str | Path, kind: type[R], taxonomy: Taxonomy | None = None) -> list[R]:
-    """Read ``.jsonl`` or ``.parquet`` by the file's suffix."""
+def read_records(
+    path: str | Path,
+    kind: type[R],
+    taxonomy: Taxonomy | None = None,
+    *,
+    checks: FieldChecks | None = None,
+) -> list[R]:
+    """Read ``.jsonl`` or ``.parquet`` by the file's suffix; ``checks`` are applied to every
+    record read, and the records that fail them are named (file, line or row, field)."""
     if _is_parquet(path):
-        return read_parquet(path, kind, taxonomy)
-    return read_jsonl(path, kind, taxonomy)
+        return read_parquet(path, kind, taxonomy, checks=checks)
+    return read_jsonl(path, kind, taxonomy, checks=checks)
 
 
 def write_records(path: str | Path, records: Sequence[R], kind: type[R]) -> int:
@@ -281,7 +306,11 @@ def _read_bytes(path: Path) -> bytes:
 
 
 def _validate(
-    rows: list[Any], kind: type[R], taxonomy: Taxonomy | None, where: Callable[[int], str]
+    rows: list[Any],
+    kind: type[R],
+    taxonomy: Taxonomy | None,
+    checks: FieldChecks | None,
+    where: Callable[[int], str],
 ) -> list[R]:
     try:
         records = TypeAdapter(list[kind]).validate_python(rows)  # type: ignore[valid-type]
@@ -290,6 +319,8 @@ def _validate(
     _check_unique_ids(records, where)
     if taxonomy is not None:
         _check_controls(records, taxonomy, where)
+    if checks:
+        _check_fields(records, checks, where)
     return list(records)
 
 
@@ -335,6 +366,23 @@ def _check_controls(
                 leaf.check(value)
             except KeyError as exc:
                 raise RecordError(f"{where(index)}: field '{prefix}value': {exc.args[0]}") from None
+
+
+def _check_fields(
+    records: Sequence[Record], checks: FieldChecks, where: Callable[[int], str]
+) -> None:
+    """Every record's fields through ``checks``; the first problems found are named."""
+    problems = [
+        f"{where(index)}: {type(record).__name__} field '{field}': {problem}"
+        for index, record in enumerate(records)
+        for field, check in checks.items()
+        if (problem := check(getattr(record, field))) is not None
+    ]
+    if problems:
+        shown = problems[:MAX_REPORTED_ERRORS]
+        if len(problems) > MAX_REPORTED_ERRORS:
+            shown.append(f"... and {len(problems) - MAX_REPORTED_ERRORS} more errors")
+        raise RecordError("\n".join(shown))
 
 
 def _atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:

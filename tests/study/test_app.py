@@ -26,18 +26,15 @@ from scine.study.app import COOKIE, MAX_BODY, make_app
 from scine.study.create import ADMIN, create_study
 from scine.study.database import open_database
 from scine.taxonomy import load_taxonomy
-from tests.study.test_create import MOVE, records
+from tests.study.test_create import MOVE, records, write_media
 
 PATH = " › ".join(load_taxonomy().path(MOVE))
 
 
 @pytest.fixture
 def served(tmp_path: Path, database: str) -> tuple[TestClient, dict[str, str], object, Path]:
-    media = tmp_path / "media"
     prompts, questions, videos = records(3, ("m1", "m2"))
-    for video in videos:
-        (media / video.path).parent.mkdir(parents=True, exist_ok=True)
-        (media / video.path).write_bytes(b"\x00\x00\x00\x18ftypmp42" + video.id.encode())
+    media = write_media(tmp_path / "media", videos)
     engine = open_database(database, create=True)
     tokens = create_study(engine, prompts, questions, videos, ["ann", "bob", "cyd"], votes=2).tokens
     client = TestClient(make_app(engine, media, secret=b"k" * 32), follow_redirects=False)
@@ -104,6 +101,40 @@ def test_sign_in_then_the_next_task_and_its_page(
     assert f"/media/task/{task.id}/left" in page
     assert client.get(f"/media/task/{task.id}/left").status_code == 200
     assert "0 of 2 done" in page  # 3 prompts x 1 comparison x 2 votes over 3 annotators
+
+
+def test_signing_out_is_a_post_carrying_the_csrf_token(
+    served: tuple[TestClient, dict[str, str], object, Path],
+) -> None:
+    client, tokens, engine, _ = served
+    task, headers = open_first_task(client, tokens, engine)
+    token = headers["X-CSRF-Token"]
+    form = f'<input type="hidden" name="csrf" value="{token}">'
+    assert form in client.get(f"/task/{task.id}").text  # the header's sign-out button
+    assert form in client.get(f"/guide/{MOVE}").text
+    browser = {"Accept": "text/html"}
+    bookmarked = client.get("/logout", headers=browser)  # a bookmark, or a link elsewhere
+    assert bookmarked.status_code == 200
+    assert "Sign out of the study in this browser?" in bookmarked.text
+    assert form in bookmarked.text
+    assert client.get("/").headers["location"] == f"/task/{task.id}"  # still signed in
+    for sent in ({}, {"csrf": "0" * 64}, {"csrf": "é"}):
+        refused = client.post("/logout", data=sent, headers=browser)
+        assert refused.status_code == 403, sent
+        assert "missing or wrong CSRF token" in refused.text
+        assert client.get("/").headers["location"] == f"/task/{task.id}"
+    assert client.post("/logout", headers={"X-CSRF-Token": token}).status_code == 403
+    odd = client.post("/logout", files={"csrf": ("token.txt", token.encode())})
+    assert odd.status_code == 422  # not a 415 asking for votes as JSON
+    out = client.post("/logout", data={"csrf": token})
+    assert out.status_code == 303
+    assert out.headers["location"] == "/signed-out"
+    assert COOKIE not in client.cookies
+    assert client.get("/").status_code == 401
+    signed_out = client.get("/logout", headers=browser).text
+    assert "You are not signed in." in signed_out
+    assert 'action="/logout"' not in signed_out
+    assert client.post("/logout").headers["location"] == "/signed-out"  # nothing to protect
 
 
 def test_a_submission_is_stored_once_and_the_queue_moves_on(

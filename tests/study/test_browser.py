@@ -1,8 +1,8 @@
 """End to end in a real browser: Playwright drives Debian's Chromium (installed here when
 missing) against the app served on 127.0.0.1: sign in, play both videos, rate with the
 keyboard, submit, and find the votes in the database; the keyboard, the names a screen
-reader reads, failed submissions, a reload mid-task, a video the browser cannot play, and a
-phone-sized window."""
+reader reads, failed submissions, a reload mid-task, a video the browser cannot play, a
+phone-sized window, a long prompt, and signing out."""
 
 from __future__ import annotations
 
@@ -31,6 +31,8 @@ from tests.judge.videos import write_video  # noqa: E402
 
 MOVE = "camera.trajectory.movement"
 PROMPT = "A slow pan left over a harbour."
+LONG_PROMPT = ("A crane shot rises over a night market as paper lanterns sway. " * 64)[:3999] + "."
+"""4,000 characters, as long as a prompt may be."""
 TEXTS = {"pan_left": "Does the camera pan left?", "tilt_up": "Does the camera tilt up?"}
 STATE = """() => Object.fromEntries([...document.querySelectorAll('.scale')].map((s, i) => {
   const c = s.querySelector('input[type=radio]:checked');
@@ -364,3 +366,95 @@ def test_seeking_to_the_end_is_not_watching(served: tuple[str, str, Engine], pag
     assert page.locator("#submit").is_disabled()
     page.keyboard.press("Space")  # both ended: plays them again from the start
     page.wait_for_function("!document.getElementById('submit').disabled", timeout=5000)
+
+
+def test_a_long_prompt_shows_a_few_lines_on_a_phone_and_opens_whole(
+    tmp_path: Path, browser: Any
+) -> None:
+    with _study(tmp_path, prompt=LONG_PROMPT) as (base, token, _):
+        context = browser.new_context(
+            viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+        )
+        page = context.new_page()
+        page.goto(f"{base}/login?token={token}")
+        text, toggle = page.locator("#prompt-text"), page.locator("#prompt-toggle")
+        hidden = "(e) => e.scrollHeight - e.clientHeight"  # pixels of the text cut off
+        assert len(LONG_PROMPT) == 4000
+        assert toggle.is_visible()
+        assert toggle.get_attribute("aria-expanded") == "false"
+        assert toggle.get_attribute("aria-controls") == "prompt-text"
+        assert text.evaluate(hidden) > 1000
+        assert page.locator("#video-left").bounding_box()["y"] < 844  # on the first screen
+        toggle.click()
+        assert toggle.get_attribute("aria-expanded") == "true"
+        assert toggle.inner_text() == "show less of the prompt"
+        assert text.evaluate(hidden) == 0
+        assert text.inner_text() == LONG_PROMPT
+        box = text.bounding_box()
+        assert box["y"] + box["height"] <= page.locator("#video-left").bounding_box()["y"]
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        toggle.click()
+        assert toggle.get_attribute("aria-expanded") == "false"
+        assert text.evaluate(hidden) > 1000
+        context.close()
+
+
+def test_a_short_prompt_is_shown_whole_without_a_button(
+    served: tuple[str, str, Engine], browser: Any
+) -> None:
+    base, token, _ = served
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = context.new_page()
+    page.goto(f"{base}/login?token={token}")
+    assert page.locator("#prompt-text").inner_text() == PROMPT
+    assert page.locator("#prompt-text").evaluate("(e) => e.scrollHeight - e.clientHeight") == 0
+    assert page.locator("#prompt-toggle").is_hidden()
+    context.close()
+
+
+def test_the_prompt_button_and_the_keys_keep_out_of_each_other(tmp_path: Path, page: Any) -> None:
+    playing = "[...document.querySelectorAll('video')].some((v) => !v.paused)"
+    with _study(tmp_path, prompt=LONG_PROMPT) as (base, token, _):
+        page.goto(f"{base}/login?token={token}")
+        toggle = page.locator("#prompt-toggle")
+        toggle.click()  # the mouse: space then still plays and pauses
+        assert toggle.get_attribute("aria-expanded") == "true"
+        page.keyboard.press("Space")
+        page.wait_for_function(playing, timeout=5000)
+        page.keyboard.press("Space")
+        page.wait_for_function(f"!({playing})", timeout=5000)
+        assert toggle.get_attribute("aria-expanded") == "true"
+        page.keyboard.press("Shift+Tab")  # the header's sign-out button
+        page.keyboard.press("Tab")  # back to the prompt's button, with the keyboard
+        assert page.evaluate("document.activeElement.id") == "prompt-toggle"
+        page.keyboard.press("Space")  # a button reached with the keyboard takes its space
+        assert toggle.get_attribute("aria-expanded") == "false"
+        page.keyboard.press("Enter")  # and its Enter, which submits nothing
+        assert toggle.get_attribute("aria-expanded") == "true"
+        assert not page.evaluate(playing)
+        assert page.locator("#status").inner_text() == ""
+        for key in ("4", "2", "l"):
+            page.keyboard.press(key)
+        assert page.evaluate(STATE) == {"1A": "4", "1B": "2", "2A": None, "2B": None}
+        assert not page.locator("#loop").is_checked()
+
+
+def test_the_sign_out_button_signs_out_and_a_visit_to_logout_does_not(
+    served: tuple[str, str, Engine], page: Any
+) -> None:
+    base, token, _ = served
+    page.goto(f"{base}/login?token={token}")
+    page.goto(f"{base}/logout")  # a bookmark, or a link on another site
+    assert "Sign out of the study in this browser?" in page.inner_text("main")
+    page.goto(f"{base}/")
+    assert "/task/" in page.url  # still signed in
+    button = page.locator("header").get_by_role("button", name="sign out", exact=True)
+    assert button.evaluate("(e) => getComputedStyle(e).textDecorationLine") == "underline"
+    assert page.locator("a[href='/logout']").count() == 0
+    with page.expect_navigation():
+        button.click()
+    assert page.url == f"{base}/signed-out"
+    assert page.inner_text("main") == "Signed out."
+    assert page.context.cookies() == []
+    page.goto(f"{base}/")
+    assert "open your invitation link again" in page.inner_text("main")

@@ -16,9 +16,10 @@ pytest.importorskip("alembic")
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from scine.cli import app
+from scine.cli import app, main
 from scine.records import Prompt, Question, Rating, Video, read_jsonl, write_jsonl
 from scine.study import schema
+from scine.study.access import unservable_videos
 from scine.study.assign import AssignmentError, comparisons, plan_tasks
 from scine.study.create import ADMIN, create_study, hash_token, unplayable
 from scine.study.database import DatabaseError, checkpoint_in_background, open_database
@@ -194,15 +195,33 @@ def test_export_gives_the_ratings_table(study: tuple[object, dict[str, str]]) ->
     assert {r.meta["side"] for r in ratings} == {"left", "right"}
 
 
+def write_media(media: Path, videos: list[Video]) -> Path:
+    """A placeholder file under ``media`` for each video (the study never decodes them)."""
+    for video in videos:
+        (media / video.path).parent.mkdir(parents=True, exist_ok=True)
+        (media / video.path).write_bytes(b"\x00\x00\x00\x18ftypmp42" + video.id.encode())
+    return media
+
+
+def create_args(
+    folder: Path, prompts: list[Prompt], questions: list[Question], videos: list[Video]
+) -> list[str]:
+    """``scine study create``'s arguments over the records written as JSONL into ``folder``
+    (annotators ann, bob and cyd; the database study.db; the media folder media/)."""
+    (folder / "people.txt").write_text("# the panel\nann\nbob\ncyd\n")
+    args = ["study", "create", "--db", str(folder / "study.db")]
+    args += ["--annotators", str(folder / "people.txt"), "--media", str(folder / "media")]
+    for name, rows in (("prompts", prompts), ("questions", questions), ("videos", videos)):
+        write_jsonl(folder / f"{name}.jsonl", rows)
+        args += [f"--{name}", str(folder / f"{name}.jsonl")]
+    return args
+
+
 def test_cli_creates_a_study_and_exports_it(tmp_path: Path) -> None:
     prompts, questions, videos = records(4)
-    for name, rows in (("prompts", prompts), ("questions", questions), ("videos", videos)):
-        write_jsonl(tmp_path / f"{name}.jsonl", rows)
-    (tmp_path / "people.txt").write_text("# the panel\nann\nbob\ncyd\n")
+    write_media(tmp_path / "media", videos)
+    args = [*create_args(tmp_path, prompts, questions, videos), "--json"]
     db = str(tmp_path / "study.db")
-    args = ["study", "create", "--db", db, "--annotators", str(tmp_path / "people.txt"), "--json"]
-    for name in ("prompts", "questions", "videos"):
-        args += [f"--{name}", str(tmp_path / f"{name}.jsonl")]
     made = runner.invoke(app, args)
     assert made.exit_code == 0, made.output
     links = json.loads(made.stdout)["links"]  # nothing else on stdout
@@ -226,17 +245,41 @@ def test_videos_in_a_codec_browsers_may_not_play_are_named(tmp_path: Path) -> No
     videos[1] = videos[1].model_copy(update={"provenance": {"codec": "hevc"}})
     videos[2] = videos[2].model_copy(update={"provenance": {"codec": "h264"}})
     assert unplayable(videos) == [(videos[1].id, "hevc")]
-    for name, rows in (("prompts", prompts), ("questions", questions), ("videos", videos)):
-        write_jsonl(tmp_path / f"{name}.jsonl", rows)
-    (tmp_path / "people.txt").write_text("ann\nbob\ncyd\n")
-    args = ["study", "create", "--db", str(tmp_path / "study.db")]
-    args += ["--annotators", str(tmp_path / "people.txt")]
-    for name in ("prompts", "questions", "videos"):
-        args += [f"--{name}", str(tmp_path / f"{name}.jsonl")]
-    made = runner.invoke(app, args)
+    write_media(tmp_path / "media", videos)
+    made = runner.invoke(app, create_args(tmp_path, prompts, questions, videos))
     assert made.exit_code == 0, made.output
     said = " ".join(made.stderr.split())
     assert f"1 video(s) are in a codec browsers may not play: {videos[1].id} (hevc)" in said
+
+
+def test_create_refuses_the_videos_serve_would_refuse_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prompts, questions, videos = records(2)
+    media = write_media(tmp_path / "media", videos[1:])  # the first video's file is missing
+    (tmp_path / "secret.mp4").write_bytes(b"outside")
+    (media / "m1/p1.mp4").unlink()
+    (media / "m1/p1.mp4").symlink_to(tmp_path / "secret.mp4")  # a link leading out
+    videos[2] = videos[2].model_copy(update={"path": "../secret.mp4"})
+    videos[3] = videos[3].model_copy(update={"path": str(tmp_path / "secret.mp4")})
+    videos[5] = videos[5].model_copy(update={"path": str(media / "m2/p1.mp4")})  # inside: fine
+    args = create_args(tmp_path, prompts, questions, videos)
+    with pytest.raises(SystemExit) as stopped:
+        main(args)
+    assert stopped.value.code == 1
+    said = capsys.readouterr().err.removeprefix("error: ").splitlines()
+    videos_file = tmp_path / "videos.jsonl"
+    assert [line.split(": '")[0] for line in said] == [
+        f"{videos_file}:{line}: Video field 'path'" for line in (1, 3, 4, 5)
+    ]
+    assert "'m1/p0.mp4' is not a file inside the media folder" in said[0]
+    assert said[0].endswith("study serve could never show it")
+    assert not (tmp_path / "study.db").exists()
+    engine = open_database(str(tmp_path / "unchecked.db"), create=True)
+    create_study(engine, prompts, questions, videos, ["ann", "bob", "cyd"], votes=1)
+    with Session(engine) as session:  # serve refuses the very same videos
+        refused = [video for video, _ in unservable_videos(session, media)]
+    assert refused == sorted(videos[n].id for n in (0, 2, 3, 4))
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,7 @@ app = typer.Typer(
 Database = Annotated[
     str, typer.Option("--db", help="Database URL (postgresql://...) or SQLite file path.")
 ]
+Media = Annotated[Path, typer.Option("--media", help="Folder the videos' paths are under.")]
 
 
 @app.command("create")
@@ -33,6 +34,7 @@ def create_command(
         Path, typer.Option("--annotators", help="Text file: one annotator name per line.")
     ],
     db: Database,
+    media: Media,
     votes: Annotated[int, typer.Option("--votes", min=1, help="Votes per (video, question).")] = 3,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the assignment and sides.")] = 0,
     url: Annotated[
@@ -48,14 +50,16 @@ def create_command(
 ) -> None:
     """Create a study: every (video, question) gets --votes votes from different annotators,
     the work spread evenly, sides drawn per task. Prints each annotator's invitation link
-    (and the admin's); only hashes of the tokens are stored, so keep the links."""
+    (and the admin's); only hashes of the tokens are stored, so keep the links. Every
+    video must be a file inside --media, as ``study serve`` will require."""
+    from scine.study.access import servable_from
     from scine.study.assign import AssignmentError
     from scine.study.create import create_study, unplayable
     from scine.study.database import open_database
     from scine.study.gold import GoldError, read_gold
 
     taxonomy = load_taxonomy()
-    video_records = read_records(videos, Video)
+    video_records = read_records(videos, Video, checks={"path": servable_from(_folder(media))})
     odd = unplayable(video_records)
     if odd:
         shown = ", ".join(f"{video} ({codec})" for video, codec in odd[:5])
@@ -124,7 +128,7 @@ def export_command(
 @app.command("serve")
 def serve_command(
     db: Database,
-    media: Annotated[Path, typer.Option("--media", help="Folder the videos' paths are under.")],
+    media: Media,
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
 ) -> None:
@@ -138,8 +142,7 @@ def serve_command(
     from scine.study.database import DatabaseError, open_database
 
     secret = _secret_from_environment()
-    if not media.is_dir():
-        fail(f"{media}: no such folder")
+    _folder(media)
     try:
         engine = open_database(db)
     except DatabaseError as exc:
@@ -158,6 +161,13 @@ def serve_command(
         port=port,
         log_level="warning",
     )
+
+
+def _folder(path: Path) -> Path:
+    """``path`` when it is a folder; otherwise an error naming it."""
+    if not path.is_dir():
+        fail(f"{path}: no such folder")
+    return path
 
 
 def _secret_from_environment() -> bytes | None:

@@ -5,9 +5,10 @@ arrives in their invitation link and is kept in an HttpOnly, SameSite=Lax cookie
 link clicked on another site, such as a web mail, still signs in); the database holds only
 its hash. Annotators see and write only their own tasks; videos are served by task and
 side, so model names and file paths never reach the page. Every state-changing request
-carries a per-annotator CSRF token in a header, bodies are capped, and media are served
-only from inside the media folder. Errors are JSON, except on the pages a browser opens,
-which answer a short page saying what to do.
+carries a per-annotator CSRF token (submissions in a header, the sign-out form in a field;
+signing out is a POST, so a link followed from another site signs nobody out), bodies
+are capped, and media are served only from inside the media folder. Errors are JSON,
+except on the pages a browser opens, which answer a short page saying what to do.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Form, HTTPException, Request
 from fastapi import Path as PathParameter
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
@@ -35,13 +36,14 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field, StrictInt
 from sqlalchemy import Engine, bindparam, func, select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from scine.taxonomy import Taxonomy, load_taxonomy
 
 from . import schema
-from .access import annotator_for, csrf_token, media_file
+from .access import annotator_for, csrf_matches, csrf_token, media_file
 from .database import checkpoint_in_background
 from .gold import gold_checks
 from .votes import (
@@ -96,10 +98,10 @@ def _sends_json(request: Request) -> bool:
 
 
 async def _invalid_request(request: Request, exc: RequestValidationError) -> Response:
-    """A 415 for a body sent as anything but JSON; else a 422 naming where and what is
+    """A 415 for votes sent as anything but JSON; else a 422 naming where and what is
     wrong, without echoing the input back (it may be large, or hold values such as NaN that
     JSON cannot carry)."""
-    if request.method == "POST" and not _sends_json(request):
+    if request.url.path.startswith("/api/") and not _sends_json(request):
         return JSONResponse({"detail": "send the votes as application/json"}, status_code=415)
     problems = [
         {"loc": list(error["loc"]), "msg": error["msg"], "type": error["type"]}
@@ -136,34 +138,61 @@ def make_app(engine: Engine, media: str | Path, *, secret: bytes | None = None) 
     app.add_middleware(BodyLimit, limit=MAX_BODY)
     app.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]
 
-    async def refused(request: Request, exc: StarletteHTTPException) -> Response:
-        """An error as a short page for a browser opening a page; as JSON otherwise."""
-        if not _opens_a_page(request):
-            return await http_exception_handler(request, exc)
-        return templates.TemplateResponse(
-            request,
-            "message.html",
-            {"message": exc.detail},
-            status_code=exc.status_code,
-            headers=exc.headers,
-        )
-
-    app.add_exception_handler(StarletteHTTPException, refused)  # type: ignore[arg-type]
     signed_in: dict[str, Person] = {}  # by token: accounts do not change during a study
 
-    def who(session: Session, request: Request, *, admin: bool = False) -> Person:
+    def person_of(session: Session, request: Request) -> Person | None:
+        """Who the request's sign-in cookie belongs to, or None."""
         token = request.cookies.get(COOKIE, "")
         person = signed_in.get(token)
         if person is None:
             found = annotator_for(session, token)
             if found is None:
-                raise HTTPException(
-                    401, "Your sign-in is missing or has expired: open your invitation link again."
-                )
+                return None
             person = signed_in[token] = Person(found.id, found.admin, found.token_hash)
+        return person
+
+    def who(session: Session, request: Request, *, admin: bool = False) -> Person:
+        """The signed-in person (401 if none; 403 if ``admin`` and they are not the admin)."""
+        person = person_of(session, request)
+        if person is None:
+            raise HTTPException(
+                401, "Your sign-in is missing or has expired: open your invitation link again."
+            )
         if admin and not person.admin:
             raise HTTPException(403, "This page is for the study's organiser.")
         return person
+
+    def check_csrf(person: Person, sent: str) -> None:
+        """Refuse (403) a write whose CSRF token is not the person's."""
+        if not csrf_matches(key, person.token_hash, sent):
+            raise HTTPException(403, "missing or wrong CSRF token: reload the page")
+
+    def page(
+        request: Request,
+        name: str,
+        context: dict[str, Any],
+        status_code: int = 200,
+        headers: dict[str, str] | None = None,
+    ) -> Response:
+        """A page from its template; a signed-in person's carries their CSRF token
+        (``csrf``), which the header's sign-out form and the task page's script send."""
+        with Session(engine) as session:
+            person = person_of(session, request)
+        if person is not None:
+            context = {**context, "csrf": csrf_token(key, person.token_hash)}
+        return templates.TemplateResponse(
+            request, name, context, status_code=status_code, headers=headers
+        )
+
+    async def refused(request: Request, exc: StarletteHTTPException) -> Response:
+        """An error as a short page for a browser opening a page (made on a thread: it looks
+        up who is signed in); as JSON otherwise."""
+        if not _opens_a_page(request):
+            return await http_exception_handler(request, exc)
+        shown = partial(page, request, "message.html", {"message": exc.detail})
+        return await run_in_threadpool(shown, exc.status_code, exc.headers)
+
+    app.add_exception_handler(StarletteHTTPException, refused)  # type: ignore[arg-type]
 
     def own_task(session: Session, person: Person, task_id: int) -> schema.Task:
         task = session.get(schema.Task, task_id)
@@ -186,15 +215,27 @@ def make_app(engine: Engine, media: str | Path, *, secret: bytes | None = None) 
         response.set_cookie(COOKIE, token, httponly=True, samesite="lax", max_age=90 * 86400)
         return response
 
-    @app.get("/logout")
-    def logout() -> Response:
+    @app.get("/logout", response_class=HTMLResponse)
+    def logout_page(request: Request) -> Response:
+        """A page with the sign-out button, for a bookmarked or typed /logout: a GET never
+        signs out (a link on another site could)."""
+        return page(request, "logout.html", {})
+
+    @app.post("/logout")
+    def logout(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
+        """Sign out: the form's CSRF token must be the person's (403 otherwise); without a
+        valid sign-in there is nothing to protect, and the cookie goes all the same."""
+        with Session(engine) as session:
+            person = person_of(session, request)
+        if person is not None:
+            check_csrf(person, csrf)
         response = RedirectResponse("/signed-out", status_code=303)
         response.delete_cookie(COOKIE)
         return response
 
     @app.get("/signed-out", response_class=HTMLResponse)
     def signed_out(request: Request) -> Response:
-        return templates.TemplateResponse(request, "message.html", {"message": "Signed out."})
+        return page(request, "message.html", {"message": "Signed out."})
 
     @app.get("/")
     def home(request: Request) -> Response:
@@ -206,9 +247,8 @@ def make_app(engine: Engine, media: str | Path, *, secret: bytes | None = None) 
             done, total = _progress(session, person.id)
         if waiting is not None:
             return RedirectResponse(f"/task/{waiting}", status_code=303)
-        return templates.TemplateResponse(
-            request, "message.html", {"message": f"All done: {done} of {total} tasks. Thank you!"}
-        )
+        done_message = f"All done: {done} of {total} tasks. Thank you!"
+        return page(request, "message.html", {"message": done_message})
 
     @app.get("/task/{task_id}", response_class=HTMLResponse)
     def task_page(request: Request, task_id: TaskId) -> Response:
@@ -235,9 +275,8 @@ def make_app(engine: Engine, media: str | Path, *, secret: bytes | None = None) 
                 ],
                 "done": done,
                 "total": total,
-                "csrf": csrf_token(key, person.token_hash),
             }
-        return templates.TemplateResponse(request, "task.html", context)
+        return page(request, "task.html", context)
 
     @app.post("/api/task/{task_id}")
     async def submit_task(request: Request, task_id: TaskId, body: SubmissionIn) -> Response:
@@ -252,9 +291,7 @@ def make_app(engine: Engine, media: str | Path, *, secret: bytes | None = None) 
         the votes stored and the annotator's next task not yet submitted, if any."""
         with Session(engine) as session, session.begin():
             person = who(session, request)
-            sent = request.headers.get("x-csrf-token", "").encode("utf-8", "surrogateescape")
-            if not secrets.compare_digest(sent, csrf_token(key, person.token_hash).encode()):
-                raise HTTPException(403, "missing or wrong CSRF token: reload the page")
+            check_csrf(person, request.headers.get("x-csrf-token", ""))
             ballots = [Ballot(b.side, b.question, b.score, b.comment) for b in body.ballots]
             try:
                 stored = submit(session, person.id, task_id, ballots, questions_of)
@@ -288,14 +325,14 @@ def make_app(engine: Engine, media: str | Path, *, secret: bytes | None = None) 
         except Exception as exc:  # an unknown or non-leaf id
             raise HTTPException(404, f"no guideline for {node!r}") from exc
         context = {"leaf": leaf, "path": " › ".join(taxonomy.path(leaf.id))}
-        return templates.TemplateResponse(request, "guide.html", context)
+        return page(request, "guide.html", context)
 
     @app.get("/admin", response_class=HTMLResponse)
     def admin(request: Request) -> Response:
         with Session(engine) as session:
             who(session, request, admin=True)
             context = _admin_figures(session)
-        return templates.TemplateResponse(request, "admin.html", context)
+        return page(request, "admin.html", context)
 
     @app.get("/admin/export")
     def admin_export(request: Request) -> Response:

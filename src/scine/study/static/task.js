@@ -5,8 +5,15 @@
 // Keys (outside a comment field): space plays or pauses; J/K move to the next/previous
 // question and A/B to video A/B (the highlighted rating row, which also takes the focus);
 // 1-5 rate the highlighted row and 0 is "can't judge", then the highlight moves on; L turns
-// looping on or off; Enter submits. Tab and Shift+Tab keep their usual meaning, and the
-// highlight follows the focus (and a click) into a rating row.
+// looping on or off; Enter submits. Enter on a focused link or button (Play, Submit, show
+// whole prompt, sign out) does what that control does, and so does space on a button
+// reached with the keyboard (after a click on a button, space still plays or pauses). Tab
+// and Shift+Tab keep their usual meaning, and the highlight follows the focus (and a click)
+// into a rating row.
+//
+// A prompt longer than four lines at the page's width (#prompt-text.clamped in style.css)
+// shows those four and a "show whole prompt" button (aria-expanded), so that the videos
+// start on the first screen of a phone.
 //
 // Answers in progress (scores, comments, which videos have played) are kept as a draft in
 // sessionStorage under the task's id, restored on reload, and dropped once saved.
@@ -24,6 +31,8 @@
   const notice = document.getElementById("notice");
   const seek = document.getElementById("seek");
   const loop = document.getElementById("loop");
+  const promptText = document.getElementById("prompt-text");
+  const promptToggle = document.getElementById("prompt-toggle");
   const questions = [...form.querySelectorAll(".question")];
   const rows = questions.map((q) => [...q.querySelectorAll(".scale")]);
   const played = new Set(); // sides watched to the end, or that cannot be played
@@ -53,6 +62,23 @@
       submit.textContent = "Submit";
     }
   }
+
+  // ---- a long prompt: its first lines, and a button to show it whole
+  function fitPrompt() {
+    if (promptToggle.getAttribute("aria-expanded") === "true") return; // opened: stays whole
+    promptText.classList.add("clamped");
+    const cut = promptText.scrollHeight - promptText.clientHeight > 1;
+    promptText.classList.toggle("clamped", cut);
+    promptToggle.hidden = !cut;
+  }
+  promptToggle.addEventListener("click", () => {
+    const open = promptToggle.getAttribute("aria-expanded") !== "true";
+    promptToggle.setAttribute("aria-expanded", String(open));
+    promptToggle.textContent = open ? "show less of the prompt" : "show whole prompt";
+    if (open) promptText.classList.remove("clamped");
+    else fitPrompt();
+  });
+  window.addEventListener("resize", fitPrompt);
 
   // ---- the draft
   function saveDraft() {
@@ -227,21 +253,34 @@
     else radio.focus({ preventScroll: true });
   }
 
+  // a button clicked or tapped keeps the focus: space there still plays or pauses
+  let pointed = null;
+  document.addEventListener("pointerdown", (event) => {
+    pointed = event.target.closest ? event.target.closest("button") : null;
+  }, true);
+  document.addEventListener("focusin", (event) => { if (event.target !== pointed) pointed = null; });
+
   document.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.altKey || event.metaKey || event.isComposing || event.defaultPrevented) return;
     const target = event.target;
     const typing = target instanceof HTMLTextAreaElement || target.isContentEditable ||
       (target instanceof HTMLInputElement && !["radio", "checkbox", "range", "button", "submit"].includes(target.type));
+    const within = (selector) => Boolean(target.closest && target.closest(selector));
     if (event.key === "Enter") {
-      // links and buttons (Play, Submit, a guideline) do their own thing
-      if (target.closest && target.closest("a[href], button, summary")) return;
+      // links and buttons (Play, Submit, a guideline, the whole prompt, sign out) do their own thing
+      if (within("a[href], button, summary")) return;
       event.preventDefault();
       send();
       return;
     }
     if (typing) return;
     const key = event.key.length === 1 ? event.key.toLowerCase() : event.key;
-    if (key === " ") { event.preventDefault(); playBoth(); return; }
+    if (key === " ") {
+      if (within("button") && target !== pointed) return; // pressed as usual: Play plays, ...
+      event.preventDefault();
+      playBoth();
+      return;
+    }
     if (/^[0-5]$/.test(key)) { event.preventDefault(); rate(key); return; }
     if (key === "j" || key === "k") { event.preventDefault(); moveQuestion(key === "j" ? 1 : -1); return; }
     if (key === "a" || key === "b") { event.preventDefault(); moveToSide(key === "a" ? "left" : "right"); return; }
@@ -339,7 +378,9 @@
   // back to this page from the browser's cache after saving it: show it afresh
   window.addEventListener("pageshow", (event) => { if (event.persisted && saved) window.location.reload(); });
 
-  // ---- start: restore a draft, note videos that already failed, highlight the first gap
+  // ---- start: fit the prompt, restore a draft, note videos that already failed, highlight
+  // the first gap
+  fitPrompt();
   if (restoreDraft()) say("Your unsaved answers in this tab were restored.");
   videos.forEach((video, index) => markBroken(SIDES[index], video));
   updateSubmit();
