@@ -29,7 +29,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .plots import _key_order, _ranked
+from .plots import RADAR_OVERLAY_MAX, _key_order, _ranked
 from .results import SCOPES, Analysis
 
 if TYPE_CHECKING:
@@ -215,7 +215,7 @@ def _caption(name: str, analysis: Analysis) -> str:
     leaves = scores.loc[scores["scope"] == "leaf", "key"].nunique()
     elo = "Online Elo" if not analysis.elo.empty else "Bradley-Terry Elo"
     captions = {
-        "axis_radar": "Mean score per axis and model (1-5).",
+        "axis_radar": _radar_caption(analysis),
         "leaf_heatmap": (
             f"Mean score per leaf control and model (1-5), for the {leaves} leaf controls "
             "rated at all (leaves no question asked about are not drawn); grey cells have no "
@@ -227,6 +227,19 @@ def _caption(name: str, analysis: Analysis) -> str:
     if name.startswith("value_bars:"):
         return f"Mean score per value of {name.split(':', 1)[1]} and model. {intervals}"
     return captions.get(name, name)
+
+
+def _radar_caption(analysis: Analysis) -> str:
+    """The radar's caption: one chart for every model, or one chart per model."""
+    scores = analysis.scores
+    drawn = len(set(scores.loc[scores["scope"] == "axis", "model"]) & set(analysis.models))
+    if drawn <= RADAR_OVERLAY_MAX:
+        return "Mean score per axis and model (1-5)."
+    return (
+        f"Mean score per axis (1-5): one chart per model, best first, each with the average "
+        f"of the {drawn} models as a dashed grey outline (more than {RADAR_OVERLAY_MAX} "
+        "models on one chart would hide each other)."
+    )
 
 
 # -- tables ----------------------------------------------------------------------------------
