@@ -27,6 +27,7 @@ from scine.analysis.plots import (
 )
 from scine.analysis.results import Analysis
 from scine.analysis.table import group_of
+from scine.taxonomy import load_taxonomy
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 MODELS = ["alpha-1", "beta <2> & co", "gamma $x$", "delta"]
@@ -326,6 +327,25 @@ def test_leaf_heatmap_groups_leaves_by_axis_and_annotates(drawn: dict[str, list[
     analysis = toy_analysis()
     leaf = analysis.scores[analysis.scores["scope"] == "leaf"]
     assert sorted(texts[16:48]) == sorted(f"{value:.2f}" for value in leaf["mean"])
+
+
+def with_every_leaf(analysis: Analysis) -> Analysis:
+    """``analysis`` with scores for every leaf of the taxonomy (copies of one leaf's)."""
+    scores = analysis.scores
+    first = scores[(scores["scope"] == "leaf") & (scores["key"] == LEAVES[0])]
+    others = [leaf.id for leaf in load_taxonomy().leaves() if leaf.id not in LEAVES]
+    analysis.scores = pd.concat([scores, *(first.assign(key=leaf) for leaf in others)])
+    return analysis
+
+
+def test_leaf_heatmap_says_how_many_unrated_leaves_it_leaves_out(
+    drawn: dict[str, list[Path]], tmp_path: Path
+) -> None:
+    texts = svg_texts(drawn["leaf_heatmap"][1])
+    assert "The 68 leaf controls no model was rated on are not drawn" in texts
+    every = svg_texts(leaf_heatmap(with_every_leaf(toy_analysis()), tmp_path)[1])
+    assert "Mean score per leaf control and model (1-5; grey: no items)" in every
+    assert short_label(load_taxonomy().leaves()[-1].id) in every
 
 
 def test_value_bars_order_values_and_name_the_interval_method(

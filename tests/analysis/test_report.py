@@ -15,7 +15,7 @@ from scine.analysis.plots import all_plots, axis_radar
 from scine.analysis.report import write_report
 from scine.analysis.results import Analysis
 from scine.taxonomy import load_taxonomy
-from tests.analysis.test_plots import ICC_FORMS, MODELS, toy_analysis
+from tests.analysis.test_plots import ICC_FORMS, LEAVES, MODELS, toy_analysis
 
 MANIFEST = {
     "scine_version": __version__,
@@ -164,6 +164,19 @@ def test_the_radar_caption_says_how_many_models_each_chart_holds(
         "of the 20 models as a dashed grey outline (more than 10 models on one chart would "
         "hide each other)."
     ]
+
+
+def test_the_leaf_heatmap_lists_the_leaves_it_leaves_out(page: str) -> None:
+    figure = re.search(r'<figure id="figure-leaf_heatmap">(.*?)</figure>', page, re.S)
+    assert figure is not None
+    text = html.unescape(figure.group(1))
+    assert "The 68 leaf controls no model was rated on" in text
+    listed = re.findall(r"<dt>(\w+)</dt><dd>(.*?)</dd>", text)
+    assert [axis for axis, _ in listed] == ["Setup", "Events", "Lighting", "Camera"]
+    named = [leaf for _, leaves in listed for leaf in leaves.split(", ")]
+    unrated = [leaf.id for leaf in load_taxonomy().leaves() if leaf.id not in LEAVES]
+    assert sorted(named) == sorted(unrated)
+    assert len(named) == 68
 
 
 def test_empty_result_frames_render(tmp_path: Path) -> None:

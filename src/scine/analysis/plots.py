@@ -27,7 +27,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from scine.taxonomy import AXES
+from scine.taxonomy import AXES, load_taxonomy
 
 from .results import Analysis
 
@@ -196,7 +196,9 @@ def _polygon(
 
 
 def leaf_heatmap(analysis: Analysis, out_dir: str | Path) -> tuple[Path, Path]:
-    """Models x leaves mean score, leaves grouped by axis, colour scale 1-5."""
+    """Models x leaves mean score, leaves grouped by axis, colour scale 1-5; the taxonomy's
+    leaves no model was rated on are left out (at 76 columns the rated ones would drown
+    among grey ones), and the title says how many."""
     from matplotlib import colormaps
 
     frame = _scope(analysis, "leaf")
@@ -218,9 +220,12 @@ def leaf_heatmap(analysis: Analysis, out_dir: str | Path) -> tuple[Path, Path]:
         if matrix.size <= ANNOTATE_MAX:
             _annotate(ax, matrix, "{:.2f}", lambda value: value < 3.6)
         fig.colorbar(image, ax=ax, label="mean score (1-5)", shrink=0.9, pad=0.01)
-        ax.set_title(
-            _wrap("Mean score per leaf control and model (1-5; grey: no items)", width), pad=22
+        unrated = len(_unrated_leaves(analysis))
+        left_out = (
+            f"\nThe {unrated} leaf controls no model was rated on are not drawn" if unrated else ""
         )
+        title = f"Mean score per leaf control and model (1-5; grey: no items){left_out}"
+        ax.set_title(_wrap(title, width), pad=22)
         return _save(fig, out_dir, "leaf_heatmap")
 
 
@@ -465,6 +470,16 @@ def _key_order(scope: str, keys: Iterable[object]) -> list[str]:
 
 def _axis_rank(axis: str) -> int:
     return AXES.index(axis) if axis in AXES else len(AXES)
+
+
+def _unrated_leaves(analysis: Analysis) -> list[str]:
+    """The taxonomy's leaf controls no model of the analysis was rated on (the leaf heatmap
+    leaves them out), by axis then id."""
+    scores = analysis.scores
+    leaves = scores[(scores["scope"] == "leaf") & scores["model"].isin(analysis.models)]
+    rated = set(leaves["key"])
+    every = (leaf.id for leaf in load_taxonomy().leaves())
+    return _key_order("leaf", (leaf for leaf in every if leaf not in rated))
 
 
 def _ranked(analysis: Analysis, present: Iterable[object]) -> list[str]:
