@@ -13,8 +13,10 @@ import pandas as pd
 import pytest
 
 from scine.analysis.plots import (
+    RADAR_OVERLAY_MAX,
     NoDataError,
     all_plots,
+    axis_radar,
     default_value_leaves,
     difficulty_drop,
     elo_heatmap,
@@ -25,6 +27,7 @@ from scine.analysis.plots import (
 )
 from scine.analysis.results import Analysis
 from scine.analysis.table import group_of
+from scine.taxonomy import load_taxonomy
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 MODELS = ["alpha-1", "beta <2> & co", "gamma $x$", "delta"]
@@ -278,6 +281,45 @@ def test_labels_are_short_and_model_names_are_literal(drawn: dict[str, list[Path
     assert "Oblique" not in radar.read_text()  # $x$ was not typeset as mathematics
 
 
+def chart_models(svg: Path) -> list[list[int]]:
+    """Per chart of an SVG (matplotlib's ``axes_<n>`` groups), the positions of the models
+    whose line it draws, in drawing order."""
+    charts = []
+    for group in ET.parse(svg).getroot().iter("{http://www.w3.org/2000/svg}g"):
+        if re.fullmatch(r"axes_\d+", group.get("id", "")):
+            ids = (element.get("id", "") for element in group.iter())
+            lines = (re.fullmatch(r"model-(\d+)-line", found) for found in ids)
+            charts.append([int(line.group(1)) for line in lines if line])
+    return charts
+
+
+def ranked(analysis: Analysis) -> list[str]:
+    overall = analysis.scores[analysis.scores["scope"] == "overall"]
+    return list(overall.sort_values("mean", ascending=False)["model"])
+
+
+@pytest.mark.parametrize("count", [10, 11, 20])
+def test_the_radar_draws_ten_models_on_one_chart_and_more_on_one_chart_each(
+    count: int, tmp_path: Path
+) -> None:
+    models = [f"model {index}" for index in range(count)]
+    analysis = toy_analysis(models)
+    svg = axis_radar(analysis, tmp_path)[1]
+    best_first = [models.index(model) for model in ranked(analysis)]
+    charts = chart_models(svg)
+    if count <= RADAR_OVERLAY_MAX:
+        assert charts == [best_first]
+    else:
+        assert charts == [[position] for position in best_first]
+        texts = svg_texts(svg)
+        assert f"1. {ranked(analysis)[0]}" in texts
+        assert f"dashed grey: the average of the {count} models" in " ".join(texts)
+    colours = model_colors(models)
+    assert model_mark_colours(svg) == {i: {colours[model]} for i, model in enumerate(models)}
+    for chart in charts:
+        assert len({colours[models[position]] for position in chart}) == len(chart)
+
+
 def test_leaf_heatmap_groups_leaves_by_axis_and_annotates(drawn: dict[str, list[Path]]) -> None:
     texts = svg_texts(drawn["leaf_heatmap"][1])
     assert texts[:4] == ["Setup", "Events", "Lighting", "Camera"]
@@ -286,6 +328,25 @@ def test_leaf_heatmap_groups_leaves_by_axis_and_annotates(drawn: dict[str, list[
     analysis = toy_analysis()
     leaf = analysis.scores[analysis.scores["scope"] == "leaf"]
     assert sorted(texts[16:48]) == sorted(f"{value:.2f}" for value in leaf["mean"])
+
+
+def with_every_leaf(analysis: Analysis) -> Analysis:
+    """``analysis`` with scores for every leaf of the taxonomy (copies of one leaf's)."""
+    scores = analysis.scores
+    first = scores[(scores["scope"] == "leaf") & (scores["key"] == LEAVES[0])]
+    others = [leaf.id for leaf in load_taxonomy().leaves() if leaf.id not in LEAVES]
+    analysis.scores = pd.concat([scores, *(first.assign(key=leaf) for leaf in others)])
+    return analysis
+
+
+def test_leaf_heatmap_says_how_many_unrated_leaves_it_leaves_out(
+    drawn: dict[str, list[Path]], tmp_path: Path
+) -> None:
+    texts = svg_texts(drawn["leaf_heatmap"][1])
+    assert "The 68 leaf controls no model was rated on are not drawn" in texts
+    every = svg_texts(leaf_heatmap(with_every_leaf(toy_analysis()), tmp_path)[1])
+    assert "Mean score per leaf control and model (1-5; grey: no items)" in every
+    assert short_label(load_taxonomy().leaves()[-1].id) in every
 
 
 def test_value_bars_order_values_and_name_the_interval_method(

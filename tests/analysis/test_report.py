@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from scine import __version__
-from scine.analysis.plots import all_plots
+from scine.analysis.plots import all_plots, axis_radar
 from scine.analysis.report import write_report
 from scine.analysis.results import Analysis
 from scine.taxonomy import load_taxonomy
-from tests.analysis.test_plots import ICC_FORMS, MODELS, toy_analysis
+from tests.analysis.test_plots import ICC_FORMS, LEAVES, MODELS, toy_analysis
 
 MANIFEST = {
     "scine_version": __version__,
@@ -144,6 +144,39 @@ def test_png_only_figures_are_embedded_as_png(tmp_path: Path, plots: dict[str, l
     png = plots["axis_radar"][0]
     page = write_report(toy_analysis(), MANIFEST, {"axis_radar": [png]}, tmp_path / "r.html")
     assert 'src="data:image/png;base64,' in page.read_text()
+
+
+def captions(page: Path) -> list[str]:
+    return re.findall(r"<figcaption>(.*?)</figcaption>", page.read_text(), re.S)
+
+
+def test_the_radar_caption_says_how_many_models_each_chart_holds(
+    tmp_path: Path, plots: dict[str, list[Path]]
+) -> None:
+    radar = {"axis_radar": plots["axis_radar"]}
+    few = write_report(toy_analysis(), MANIFEST, radar, tmp_path / "few.html")
+    assert captions(few) == ["Mean score per axis and model (1-5)."]
+    many = toy_analysis([f"model {index}" for index in range(20)])
+    radar = {"axis_radar": list(axis_radar(many, tmp_path))}
+    page = write_report(many, MANIFEST, radar, tmp_path / "many.html")
+    assert captions(page) == [
+        "Mean score per axis (1-5): one chart per model, best first, each with the average "
+        "of the 20 models as a dashed grey outline (more than 10 models on one chart would "
+        "hide each other)."
+    ]
+
+
+def test_the_leaf_heatmap_lists_the_leaves_it_leaves_out(page: str) -> None:
+    figure = re.search(r'<figure id="figure-leaf_heatmap">(.*?)</figure>', page, re.S)
+    assert figure is not None
+    text = html.unescape(figure.group(1))
+    assert "The 68 leaf controls no model was rated on" in text
+    listed = re.findall(r"<dt>(\w+)</dt><dd>(.*?)</dd>", text)
+    assert [axis for axis, _ in listed] == ["Setup", "Events", "Lighting", "Camera"]
+    named = [leaf for _, leaves in listed for leaf in leaves.split(", ")]
+    unrated = [leaf.id for leaf in load_taxonomy().leaves() if leaf.id not in LEAVES]
+    assert sorted(named) == sorted(unrated)
+    assert len(named) == 68
 
 
 def test_empty_result_frames_render(tmp_path: Path) -> None:

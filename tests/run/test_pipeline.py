@@ -171,6 +171,71 @@ def test_a_file_in_the_way_of_the_run_folder_is_named(tmp_path: Path) -> None:
             run_pipeline(small(), out)
 
 
+def tree(folder: Path) -> dict[str, bytes | None]:
+    """Every entry under ``folder``: a file's bytes, None for a folder."""
+    return {
+        str(p.relative_to(folder)): p.read_bytes() if p.is_file() else None
+        for p in folder.rglob("*")
+    }
+
+
+def test_a_folder_that_is_no_run_is_refused_and_left_untouched(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    for name in ("notes.txt", "analysis/keep.csv", "photos/a.jpg", ".run/config.run.xml"):
+        home.joinpath(name).parent.mkdir(parents=True, exist_ok=True)
+        home.joinpath(name).write_text(f"{name} of another tool")
+    for name in ("b", "c", "d"):
+        home.joinpath(name).mkdir()
+    before = tree(home)
+    expected = (
+        rf"--out {home}: the folder is not empty \(\.run, analysis, b, c, d and 2 more\) and "
+        r"is not a scine run \(no \.run/scine-run\.json\); choose an empty or new folder"
+    )
+    for force in (False, True):
+        with pytest.raises(RunError, match=expected):
+            run_pipeline(small(), home, force=force)
+    outcome = CliRunner().invoke(app, ["run", "--out", str(home)])
+    assert outcome.exit_code == 1
+    assert "choose an empty or new folder" in " ".join(outcome.output.split())
+    assert tree(home) == before
+
+
+def test_a_run_interrupted_in_its_first_stages_resumes(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Killed before the first stage's record (its outputs written), then in the second
+    stage: each time the next run goes on in the same folder, and the folder, empty at
+    first, is a run from the start."""
+    out = tmp_path / "run"
+    out.mkdir()
+
+    def killed(*args: Any, **kwargs: Any) -> list[Path]:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr("scine.run.pipeline.mark_done", killed)
+        with pytest.raises(KeyboardInterrupt):
+            run_pipeline(small(), out)
+    assert out.joinpath("prompts.jsonl").is_file()
+    assert not out.joinpath(".run", "bench.json").exists()
+    with monkeypatch.context() as patch:
+        patch.setattr("scine.run.pipeline._videos", killed)
+        with pytest.raises(KeyboardInterrupt):
+            run_pipeline(small(), out)
+    result = run_pipeline(small(), out)
+    assert statuses(result) == {"bench": "current", **dict.fromkeys(STAGES[1:], "ran")}
+
+
+def test_a_run_made_before_the_marker_resumes_and_gets_it(finished: Path, tmp_path: Path) -> None:
+    out = copy(finished, tmp_path)
+    marker = out / ".run" / "scine-run.json"
+    written = marker.read_bytes()
+    marker.unlink()
+    out.joinpath("leaderboard.md").write_text("a run folder may hold other files")
+    assert statuses(run_pipeline(small(), out)) == dict.fromkeys(STAGES, "current")
+    assert marker.read_bytes() == written
+
+
 def test_an_interrupted_run_says_how_to_go_on(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -4,7 +4,8 @@ Conventions shared by every figure:
 
 - a model has one colour everywhere (``model_colors``: by its position in
   ``Analysis.models``, so analyses of the same models share colours), and its marks carry
-  the SVG id ``model-<position>-<mark>``, so they can be found in the SVG;
+  the SVG id ``model-<position>-<mark>``, so they can be found in the SVG; where more
+  models than tab10's colours would share a chart (the radar), each gets a chart of its own;
 - models are ranked by overall mean score, best first; scores are on the 1-5 scale;
 - leaf ids are shortened to their last two parts, ``group › leaf``;
 - titles say what is shown, and the interval method where intervals are drawn (taken from
@@ -24,9 +25,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from scine.taxonomy import AXES
+from scine.taxonomy import AXES, load_taxonomy
 
 from .results import Analysis
 
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+    from matplotlib.projections.polar import PolarAxes
 
 __all__ = [
     "VALUE_LEAVES",
@@ -58,6 +60,11 @@ VALUE_LEAVES = (
     "events.portrayal.temporal",
 )
 """Candidate leaves for ``all_plots``' per-value bars (the paper discusses their values)."""
+RADAR_OVERLAY_MAX = 10
+"""The radar draws up to this many models on one chart (tab10 keeps their colours apart);
+more get one small chart each."""
+RADAR_COLUMNS = 5
+"""Small radar charts a row."""
 ANNOTATE_MAX = 160
 """Heatmap cells are annotated with their numbers when there are at most this many."""
 DPI = 150
@@ -91,48 +98,107 @@ def short_label(node_id: str) -> str:
 
 
 def axis_radar(analysis: Analysis, out_dir: str | Path) -> tuple[Path, Path]:
-    """Per-axis mean score per model, one polygon per model on a 1-5 radial scale."""
-    import numpy as np
-    from matplotlib.projections.polar import PolarAxes
-
-    frame = _scope(analysis, "axis")
-    axes = _key_order("axis", frame["key"].unique())
-    means = frame.pivot(index="model", columns="key", values="mean")
-    colours = model_colors(analysis.models)
-    angles = np.linspace(0.0, 2 * math.pi, len(axes), endpoint=False)
-    closed = np.append(angles, angles[0])
+    """Per-axis mean score per model on a 1-5 radial scale: one polygon per model on one
+    chart up to ``RADAR_OVERLAY_MAX`` models; beyond, one small chart per model, best first,
+    each with the models' average as a dashed grey outline."""
+    means = _axis_means(analysis)
     with _style():
-        fig = _new_figure(7.0, 5.5)
-        ax = fig.add_subplot(projection="polar")
-        assert isinstance(ax, PolarAxes)
-        ax.set_theta_offset(math.pi / 2)
-        ax.set_theta_direction(-1)
-        for model in _ranked(analysis, means.index):
-            values = means.loc[model].reindex(axes).to_numpy(dtype=float)
-            colour, tag = colours[model], _tag(analysis, model)
-            (line,) = ax.plot(
-                closed,
-                np.append(values, values[0]),
-                color=colour,
-                linewidth=2,
-                marker="o",
-                label=_text(model),
-            )
-            line.set_gid(f"{tag}-line")
-            for patch in ax.fill(closed, np.append(values, values[0]), color=colour, alpha=0.08):
-                patch.set_gid(f"{tag}-area")
-        ax.set_xticks(angles, labels=[axis.capitalize() for axis in axes])
-        ax.set_ylim(1, 5)
-        ax.set_yticks([1, 2, 3, 4, 5])
-        ax.tick_params(axis="x", pad=10)
-        title = "Mean score per axis and model (1-5; means over items, no intervals)"
-        ax.set_title(_wrap(title, 6), pad=16)
-        ax.legend(loc="upper left", bbox_to_anchor=(1.08, 1.0), frameon=False)
+        if len(means) <= RADAR_OVERLAY_MAX:
+            fig = _radar_overlay(analysis, means)
+        else:
+            fig = _radar_panels(analysis, means)
         return _save(fig, out_dir, "axis_radar")
 
 
+def _axis_means(analysis: Analysis) -> pd.DataFrame:
+    """Models (ranked) x axes (taxonomy order) mean scores."""
+    frame = _scope(analysis, "axis")
+    axes = _key_order("axis", frame["key"].unique())
+    means = frame.pivot(index="model", columns="key", values="mean")
+    return means.reindex(index=_ranked(analysis, means.index), columns=axes).astype(float)
+
+
+def _radar_overlay(analysis: Analysis, means: pd.DataFrame) -> Figure:
+    """Every model's polygon on one chart, with a legend in rank order."""
+    colours = model_colors(analysis.models)
+    fig = _new_figure(7.0, 5.5)
+    ax = _polar(fig, (1, 1, 1), list(means.columns))
+    for model, values in means.iterrows():
+        name = str(model)
+        tag = _tag(analysis, name)
+        _polygon(ax, values, colours[name], tag, linewidth=2, marker="o", label=_text(name))
+    ax.tick_params(axis="x", pad=10)
+    title = "Mean score per axis and model (1-5; means over items, no intervals)"
+    ax.set_title(_wrap(title, 6), pad=16)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.08, 1.0), frameon=False)
+    return fig
+
+
+def _radar_panels(analysis: Analysis, means: pd.DataFrame) -> Figure:
+    """One small chart per model, best first, ``RADAR_COLUMNS`` a row, each with the
+    average of the models' means as a dashed grey outline."""
+    colours = model_colors(analysis.models)
+    rows = math.ceil(len(means) / RADAR_COLUMNS)
+    fig = _new_figure(2.4 * RADAR_COLUMNS, 2.6 * rows + 0.7)
+    average = means.mean(axis=0)
+    for rank, (model, values) in enumerate(means.iterrows(), 1):
+        name = str(model)
+        ax = _polar(fig, (rows, RADAR_COLUMNS, rank), list(means.columns))
+        ax.tick_params(labelsize=7)
+        position = analysis.models.index(name)
+        _polygon(ax, average, "#8c8c8c", f"average-{position}", fill=False, linewidth=1.2, ls="--")
+        _polygon(ax, values, colours[name], _tag(analysis, name), linewidth=2, marker="o", ms=4)
+        ax.set_title(_wrap(f"{rank}. {_text(name)}", 2.0), fontsize=9, pad=12)
+    fig.suptitle(
+        _wrap(
+            "Mean score per axis, one chart per model, best first (1-5; means over items, "
+            f"no intervals; dashed grey: the average of the {len(means)} models)",
+            2.4 * RADAR_COLUMNS,
+        ),
+        fontsize=10,
+    )
+    return fig
+
+
+def _polar(fig: Figure, slot: tuple[int, int, int], axes: list[str]) -> PolarAxes:
+    """A polar chart in ``slot`` (rows, columns, index): first axis at the top, clockwise,
+    radial scale 1-5 labelled between the first two axes."""
+    import numpy as np
+    from matplotlib.projections.polar import PolarAxes
+
+    ax = fig.add_subplot(*slot, projection="polar")
+    assert isinstance(ax, PolarAxes)
+    ax.set_theta_offset(math.pi / 2)
+    ax.set_theta_direction(-1)
+    angles = np.linspace(0.0, 2 * math.pi, len(axes), endpoint=False)
+    ax.set_xticks(angles, labels=[axis.capitalize() for axis in axes])
+    ax.set_ylim(1, 5)
+    ax.set_yticks([1, 2, 3, 4, 5])
+    ax.set_rlabel_position(180 / len(axes))  # between the first two axes, off their spokes
+    return ax
+
+
+def _polygon(
+    ax: PolarAxes, values: pd.Series, colour: str, tag: str, fill: bool = True, **line: Any
+) -> None:
+    """One closed polygon of per-axis values (in the chart's axis order) drawn with ``line``'s
+    styles; its line's SVG id is ``<tag>-line``, its light fill's ``<tag>-area``."""
+    import numpy as np
+
+    angles = np.linspace(0.0, 2 * math.pi, len(values), endpoint=False)
+    closed = np.append(angles, angles[0])
+    points = np.append(values.to_numpy(dtype=float), float(values.iloc[0]))
+    (drawn,) = ax.plot(closed, points, color=colour, **line)
+    drawn.set_gid(f"{tag}-line")
+    if fill:
+        for patch in ax.fill(closed, points, color=colour, alpha=0.08):
+            patch.set_gid(f"{tag}-area")
+
+
 def leaf_heatmap(analysis: Analysis, out_dir: str | Path) -> tuple[Path, Path]:
-    """Models x leaves mean score, leaves grouped by axis, colour scale 1-5."""
+    """Models x leaves mean score, leaves grouped by axis, colour scale 1-5; the taxonomy's
+    leaves no model was rated on are left out (at 76 columns the rated ones would drown
+    among grey ones), and the title says how many."""
     from matplotlib import colormaps
 
     frame = _scope(analysis, "leaf")
@@ -154,9 +220,12 @@ def leaf_heatmap(analysis: Analysis, out_dir: str | Path) -> tuple[Path, Path]:
         if matrix.size <= ANNOTATE_MAX:
             _annotate(ax, matrix, "{:.2f}", lambda value: value < 3.6)
         fig.colorbar(image, ax=ax, label="mean score (1-5)", shrink=0.9, pad=0.01)
-        ax.set_title(
-            _wrap("Mean score per leaf control and model (1-5; grey: no items)", width), pad=22
+        unrated = len(_unrated_leaves(analysis))
+        left_out = (
+            f"\nThe {unrated} leaf controls no model was rated on are not drawn" if unrated else ""
         )
+        title = f"Mean score per leaf control and model (1-5; grey: no items){left_out}"
+        ax.set_title(_wrap(title, width), pad=22)
         return _save(fig, out_dir, "leaf_heatmap")
 
 
@@ -426,6 +495,16 @@ def _key_order(scope: str, keys: Iterable[object]) -> list[str]:
 
 def _axis_rank(axis: str) -> int:
     return AXES.index(axis) if axis in AXES else len(AXES)
+
+
+def _unrated_leaves(analysis: Analysis) -> list[str]:
+    """The taxonomy's leaf controls no model of the analysis was rated on (the leaf heatmap
+    leaves them out), by axis then id."""
+    scores = analysis.scores
+    leaves = scores[(scores["scope"] == "leaf") & scores["model"].isin(analysis.models)]
+    rated = set(leaves["key"])
+    every = (leaf.id for leaf in load_taxonomy().leaves())
+    return _key_order("leaf", (leaf for leaf in every if leaf not in rated))
 
 
 def _ranked(analysis: Analysis, present: Iterable[object]) -> list[str]:

@@ -29,7 +29,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .plots import _key_order, _ranked
+from .plots import RADAR_OVERLAY_MAX, _key_order, _ranked, _unrated_leaves
 from .results import SCOPES, Analysis
 
 if TYPE_CHECKING:
@@ -195,7 +195,7 @@ def _headline_icc(analysis: Analysis) -> dict[str, Any]:
     }
 
 
-def _figure(name: str, paths: Sequence[str | Path], analysis: Analysis) -> dict[str, str]:
+def _figure(name: str, paths: Sequence[str | Path], analysis: Analysis) -> dict[str, Any]:
     files = {Path(path).suffix.lower(): Path(path) for path in paths}
     kinds = {".svg": "image/svg+xml", ".png": "image/png"}
     suffix = next((suffix for suffix in kinds if suffix in files), None)
@@ -205,6 +205,7 @@ def _figure(name: str, paths: Sequence[str | Path], analysis: Analysis) -> dict[
     return {
         "name": name,
         "caption": _caption(name, analysis),
+        "left_out": _left_out(name, analysis),
         "src": f"data:{kinds[suffix]};base64,{data}",
     }
 
@@ -213,13 +214,19 @@ def _caption(name: str, analysis: Analysis) -> str:
     intervals = _ci_sentence(analysis)
     scores = analysis.scores
     leaves = scores.loc[scores["scope"] == "leaf", "key"].nunique()
+    unrated = len(_unrated_leaves(analysis))
     elo = "Online Elo" if not analysis.elo.empty else "Bradley-Terry Elo"
     captions = {
-        "axis_radar": "Mean score per axis and model (1-5).",
+        "axis_radar": _radar_caption(analysis),
         "leaf_heatmap": (
             f"Mean score per leaf control and model (1-5), for the {leaves} leaf controls "
-            "rated at all (leaves no question asked about are not drawn); grey cells have no "
-            "items for that model."
+            "rated at all; grey cells have no items for that model."
+            + (
+                f" The {unrated} leaf controls no model was rated on (no question asked about "
+                "them, or none answered) are not drawn; they are listed below."
+                if unrated
+                else ""
+            )
         ),
         "difficulty_drop": f"Mean score on basic and on advanced prompts per model. {intervals}",
         "elo_heatmap": f"{elo} per axis and model (1000 = average).",
@@ -227,6 +234,30 @@ def _caption(name: str, analysis: Analysis) -> str:
     if name.startswith("value_bars:"):
         return f"Mean score per value of {name.split(':', 1)[1]} and model. {intervals}"
     return captions.get(name, name)
+
+
+def _left_out(name: str, analysis: Analysis) -> list[tuple[str, str]]:
+    """What a figure leaves out, listed under its caption: the leaf heatmap's unrated leaves,
+    per axis (axis name, their ids)."""
+    if name != "leaf_heatmap":
+        return []
+    by_axis: dict[str, list[str]] = {}
+    for leaf in _unrated_leaves(analysis):
+        by_axis.setdefault(leaf.split(".", 1)[0].capitalize(), []).append(leaf)
+    return [(axis, ", ".join(leaves)) for axis, leaves in by_axis.items()]
+
+
+def _radar_caption(analysis: Analysis) -> str:
+    """The radar's caption: one chart for every model, or one chart per model."""
+    scores = analysis.scores
+    drawn = len(set(scores.loc[scores["scope"] == "axis", "model"]) & set(analysis.models))
+    if drawn <= RADAR_OVERLAY_MAX:
+        return "Mean score per axis and model (1-5)."
+    return (
+        f"Mean score per axis (1-5): one chart per model, best first, each with the average "
+        f"of the {drawn} models as a dashed grey outline (more than {RADAR_OVERLAY_MAX} "
+        "models on one chart would hide each other)."
+    )
 
 
 # -- tables ----------------------------------------------------------------------------------

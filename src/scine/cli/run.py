@@ -45,9 +45,14 @@ def run_command(
         Path | None,
         typer.Argument(help="The run's TOML file (default: the embedded offline demo)."),
     ] = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Run folder (resumable).")] = Path(
-        "runs/default"
-    ),
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Run folder: new, empty, or a run's to resume (any other folder is refused).",
+        ),
+    ] = Path("runs/default"),
     force: Annotated[
         bool,
         typer.Option(

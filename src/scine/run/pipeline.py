@@ -11,7 +11,12 @@ The run folder ``DIR``:
 - ``analysis/<rater>/``: ``scine analyze``'s outputs for each rater (and ``agreement.json``
   of an evaluator against the experts);
 - ``summary.json``, ``report.html``: the primary rater's; ``truth.json``: the planted
-  order when every model is synthetic; ``run.json``: what ran, leaderboards and checks.
+  order when every model is synthetic; ``run.json``: what ran, leaderboards and checks;
+- ``.run/``: ``scine-run.json``, the mark of a run folder (written before the first stage,
+  so an interrupted first run resumes too), and each stage's record.
+
+``DIR`` must be new, empty or a run folder: any other folder is refused untouched (the
+stages would write among its files, and ``analyze`` replaces ``analysis/`` wholesale).
 
 Within a stage, work resumes too: generation skips finished videos and raters read their
 answer caches (``DIR/cache``).
@@ -41,12 +46,23 @@ from scine.records import (
 from scine.taxonomy import load_taxonomy
 
 from .config import ModelConfig, RunConfig
-from .state import fingerprint, is_current, mark_done, run_name
+from .state import (
+    MARKER,
+    STATE,
+    fingerprint,
+    is_current,
+    is_run_folder,
+    mark_done,
+    mark_run_folder,
+    run_name,
+)
 
 if TYPE_CHECKING:
     from scine.analysis.table import RaterKind, Study
 
 STAGES = ("bench", "videos", "evaluate", "human", "analyze", "report")
+SHOWN = 5
+"""Entries of a refused ``--out`` folder named in the error."""
 
 
 class RunError(RuntimeError):
@@ -131,12 +147,10 @@ class _Run:
 def run_pipeline(
     config: RunConfig, out: str | Path, display: Display | None = None, force: bool = False
 ) -> RunResult:
-    """Run every stage not current (all of them with ``force``); see the module docstring."""
+    """Run every stage not current (all of them with ``force``) in the run folder ``out``;
+    see the module docstring."""
     run = _Run(config, Path(out), display or Quiet())
-    try:
-        run.out.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError):
-        raise RunError(f"--out {out}: a file is in the way of the run folder") from None
+    _claim(run.out)
     stages = []
     for index, (name, settings, inputs, body) in enumerate(_stages(run)):
         run.display.stage(name, index, len(STAGES))
@@ -153,6 +167,24 @@ def run_pipeline(
     (run.out / "run.toml").write_text(_toml(config), encoding="utf-8")
     summary = json.loads(run.path("run.json").read_text(encoding="utf-8"))
     return RunResult(run.out, stages, summary)
+
+
+def _claim(out: Path) -> None:
+    """Make ``out`` the run folder and mark it, before any stage writes: a new or empty
+    folder, or a run's (resumed); any other folder is refused untouched."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise RunError(f"--out {out}: a file is in the way of the run folder") from None
+    entries = sorted(path.name for path in out.iterdir())
+    if entries and not is_run_folder(out, STAGES):
+        shown = ", ".join(entries[:SHOWN])
+        more = f" and {len(entries) - SHOWN} more" if len(entries) > SHOWN else ""
+        raise RunError(
+            f"--out {out}: the folder is not empty ({shown}{more}) and is not a scine run "
+            f"(no {STATE}/{MARKER}); choose an empty or new folder"
+        )
+    mark_run_folder(out)
 
 
 _Body = Callable[[_Run], list[Path]]

@@ -1,5 +1,6 @@
 """Which stages of a run are current: a fingerprint of each stage's settings and inputs,
-and the hashes of what it wrote, kept in ``DIR/.run/<stage>.json``."""
+and the hashes of what it wrote, kept in ``DIR/.run/<stage>.json``; and what makes ``DIR``
+a run folder: ``DIR/.run/scine-run.json``, written before the first stage writes anything."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from scine.records import file_sha256
 from scine.taxonomy import load_taxonomy
 
 STATE = ".run"
+MARKER = "scine-run.json"
 
 
 def fingerprint(root: Path, stage: str, settings: Any, inputs: Sequence[Path]) -> str:
@@ -61,6 +63,23 @@ def mark_done(root: Path, stage: str, print_: str, outputs: Sequence[Path], seco
     temporary = folder / f".{stage}.json.tmp"
     temporary.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     os.replace(temporary, folder / f"{stage}.json")
+
+
+def is_run_folder(root: Path, stages: Sequence[str]) -> bool:
+    """Whether ``root`` holds a scine run: its marker, or a record of one of ``stages`` (a
+    run made before the marker was written)."""
+    state = root / STATE
+    return (state / MARKER).is_file() or any((state / f"{s}.json").is_file() for s in stages)
+
+
+def mark_run_folder(root: Path) -> None:
+    """Mark ``root`` as a scine run folder (once; an existing marker is kept)."""
+    marker = root / STATE / MARKER
+    if marker.is_file():
+        return
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    record = {"made_by": "scine run", "scine_version": __version__}
+    marker.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
 
 
 def run_name(root: Path, path: Path) -> str:
