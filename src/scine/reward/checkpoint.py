@@ -11,7 +11,8 @@
 A checkpoint is written to a temporary folder beside its place and renamed into it when
 complete, so a save cut short leaves the earlier checkpoint (or nothing) there. Loading
 checks reward.json, the taxonomy version, the base model's shape and (a local base folder)
-its weights' fingerprint, and every weight file, and names what is wrong.
+its weights' fingerprint, and every weight file, and names what is wrong;
+``check_checkpoint`` checks what can be checked without reading a weight.
 """
 
 from __future__ import annotations
@@ -32,10 +33,10 @@ from scine.taxonomy import load_taxonomy
 from scine.video.sample import VideoSampling
 from scine.vlm.qwen import ModelLoadError, QwenVL
 
-from .model import RewardModel
-
 if TYPE_CHECKING:
     import torch
+
+    from .model import RewardModel
 
 __all__ = [
     "FORMAT",
@@ -45,6 +46,7 @@ __all__ = [
     "attach_lora",
     "base_fingerprint",
     "base_shape",
+    "check_checkpoint",
     "check_out_folder",
     "checkpoint_digest",
     "load_reward",
@@ -252,8 +254,10 @@ def load_reward(
     fit its base model."""
     import torch
 
+    from .model import RewardModel
+
     folder = Path(folder)
-    config, settings = _read_config(folder)
+    config, settings = check_checkpoint(folder)
     head = _tensors(folder / "head.safetensors")
     if settings.adapter == "full":
         try:
@@ -276,6 +280,27 @@ def load_reward(
         ) from None
     model.head.to(qwen.device, torch.float32)
     return model.eval(), config
+
+
+def check_checkpoint(folder: str | Path) -> tuple[dict[str, Any], TrainSettings]:
+    """reward.json and its settings, checked, and the files the checkpoint needs and (LoRA
+    adapters) its local base folder there: what can be checked without reading a weight,
+    checked first by ``load_reward``. ``CheckpointError`` naming the file, else the config."""
+    folder = Path(folder)
+    config, settings = _read_config(folder)
+    whole = ["model", "tokenizer"] if settings.adapter == "full" else ["adapter.safetensors"]
+    missing = [
+        folder / name for name in ["head.safetensors", *whole] if not (folder / name).exists()
+    ]
+    if missing:
+        raise CheckpointError(f"{missing[0]}: missing from the checkpoint")
+    base = Path(config["base"])
+    if settings.adapter == "lora" and base.is_absolute() and not base.is_dir():
+        raise CheckpointError(
+            f"{folder / 'reward.json'}: its base model folder {base} is not there (moved or "
+            "deleted?); put it back, or set 'base' in reward.json to where it is now"
+        )
+    return config, settings
 
 
 _FIELDS = {"base": str, "base_shape": dict, "system": str, "settings": dict}
@@ -316,12 +341,10 @@ def _read_config(folder: Path) -> tuple[dict[str, Any], TrainSettings]:
 
 
 def _tensors(path: Path) -> dict[str, torch.Tensor]:
-    """The tensors of a safetensors file of the checkpoint; missing or unreadable, an error."""
+    """The tensors of a safetensors file of the checkpoint; unreadable, an error."""
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    if not path.is_file():
-        raise CheckpointError(f"{path}: missing from the checkpoint")
     try:
         return load_file(path)
     except (SafetensorError, OSError) as exc:
@@ -329,14 +352,9 @@ def _tensors(path: Path) -> dict[str, torch.Tensor]:
 
 
 def _base(config_path: Path, config: dict[str, Any], device: str | None) -> QwenVL:
-    """The base model reward.json names, checked to be there and to be the one trained on
-    (its shape and, for a local folder, its fingerprint)."""
+    """The base model reward.json names, checked to be the one trained on (its shape and,
+    for a local folder, its fingerprint)."""
     base = config["base"]
-    if Path(base).is_absolute() and not Path(base).is_dir():
-        raise CheckpointError(
-            f"{config_path}: its base model folder {base} is not there (moved or deleted?); "
-            "put it back, or set 'base' in reward.json to where it is now"
-        )
     try:
         qwen = QwenVL.load(base, device=device)
     except ModelLoadError as exc:

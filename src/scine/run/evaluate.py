@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from scine.judge.served import FramesAs
     from scine.judge.vlm import Answer, Judge, VideoAsks
     from scine.llm.cache import ResponseCache
+    from scine.video.sample import VideoSampling
 
 JUDGES = (
     "probes (measured, no model), qwen:MODEL (Hugging Face id or folder), openai:MODEL, "
@@ -119,22 +120,14 @@ def check_judge(
 
 
 def make_judge(spec: str, options: JudgeOptions, say: Callable[[str], None] = print) -> Judge:
-    """The VLM judge ``spec`` names (``qwen:``, ``openai:`` or ``reward:``)."""
+    """The VLM judge ``spec`` names (``qwen:``, ``openai:`` or ``reward:``). A local model
+    is loaded when first asked (a run answered wholly from the cache loads none); a
+    checkpoint's files are checked here, before any work."""
     kind, target = check_judge(spec, options)
     if kind == "probes":
         raise EvaluatorError("the probes are no VLM judge: rate with rate_videos")
     if kind == "reward":
-        from scine.reward.checkpoint import CheckpointError
-        from scine.reward.judge import RewardJudge
-
-        try:
-            return RewardJudge.load(
-                target,
-                video_batch=options.videos_at_once(kind),
-                question_batch=options.question_batch,
-            )
-        except CheckpointError as exc:
-            raise EvaluatorError(str(exc)) from None
+        return _deferred_reward(target, options, say)
     if kind == "qwen":
         if Path(target).is_dir():  # one rater name however the folder is written
             target = os.path.normpath(target)
@@ -159,10 +152,14 @@ def make_judge(spec: str, options: JudgeOptions, say: Callable[[str], None] = pr
 
 @dataclass
 class _Deferred:
-    """A judge made when first asked: a run answered wholly from the cache loads no model."""
+    """A judge made when first asked: a run answered wholly from the cache loads no model.
+    ``cache_tag`` and ``sampling`` are what the made judge will say of itself (see
+    ``rate_with_judge``), known before it is made."""
 
     name: str
     make: Callable[[], Judge]
+    cache_tag: str = ""
+    sampling: VideoSampling | None = None
     made: Judge | None = None
 
     def answer(self, videos: Sequence[VideoAsks]) -> list[list[Answer]]:
@@ -185,6 +182,40 @@ def _qwen_judge(target: str, options: JudgeOptions, say: Callable[[str], None]) 
     return QwenJudge(
         model, video_batch=options.videos_at_once("qwen"), question_batch=options.question_batch
     )
+
+
+def _deferred_reward(target: str, options: JudgeOptions, say: Callable[[str], None]) -> _Deferred:
+    """The trained evaluator at ``target`` as a judge made when first asked: its
+    reward.json and files checked now, its digest (the cache tag) and trained sampling
+    read now, its model loaded later."""
+    from scine.reward.checkpoint import CheckpointError, check_checkpoint, checkpoint_digest
+
+    try:
+        _, settings = check_checkpoint(target)
+    except CheckpointError as exc:
+        raise EvaluatorError(str(exc)) from None
+    return _Deferred(
+        f"reward:{target}",
+        partial(_reward_judge, target, options, say),
+        cache_tag=checkpoint_digest(target),
+        sampling=settings.sampling,
+    )
+
+
+def _reward_judge(target: str, options: JudgeOptions, say: Callable[[str], None]) -> Judge:
+    """The trained evaluator at ``target`` as a judge, loaded here."""
+    from scine.reward.checkpoint import CheckpointError
+    from scine.reward.judge import RewardJudge
+
+    say(f"loading {target} ...")
+    try:
+        return RewardJudge.load(
+            target,
+            video_batch=options.videos_at_once("reward"),
+            question_batch=options.question_batch,
+        )
+    except CheckpointError as exc:
+        raise EvaluatorError(str(exc)) from None
 
 
 def rate_videos(
