@@ -1,5 +1,5 @@
-"""``--help`` names the default of an option whose default is left to the judge (its value
-is None until then)."""
+"""``--help`` names the default of an option whose default is left to the judge or to the
+trainer (its value is None until then)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ runner = CliRunner()
         (["judge", "run"], "--concurrency", "16"),
         (["judge", "run"], "--timeout", "120"),
         (["judge", "run"], "--retries", "4"),
+        (["reward", "train"], "--lora-rank", "16"),
     ],
 )
 def test_help_names_the_default_of_an_option_left_unset(

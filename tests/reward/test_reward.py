@@ -346,6 +346,8 @@ def test_cli_trains_and_then_judges_with_the_checkpoint(
     trained = runner.invoke(app, args, env={"COLUMNS": "200"})
     assert trained.exit_code == 0, trained.output
     assert "validation accuracy" in trained.output
+    assert "epoch 1/1: loss" in trained.output
+    assert "epoch 1/1 ━" not in trained.output  # the epoch's bar went when it ended
     out = tmp_path / "ratings.jsonl"
     judge = ["judge", "run", "--judge", f"reward:{ckpt}", "--videos", str(study / "videos.jsonl")]
     judge += ["--questions", str(study / "questions.jsonl"), "--out", str(out)]
@@ -664,6 +666,7 @@ def test_ctrl_c_says_training_starts_again_and_each_epoch_is_printed_as_it_ends(
     done = runner.invoke(app, args, env={"COLUMNS": "200"})
     assert done.exit_code == 130
     assert "epoch 1/2: loss" in done.output
+    assert "epoch 1/2 ━" not in done.output  # the line stays, not the finished epoch's bar
     assert "validation accuracy" in done.output
     assert "nothing was written" in done.output
     assert "starts it again from the beginning" in done.output
