@@ -340,6 +340,14 @@ def test_cli_refuses_what_it_cannot_do_before_any_work(
         ("r.parquet", [], "name a .jsonl file"),
         ("r.jsonl", ["--base-url", "http://127.0.0.1:9/v1"], "--base-url is for an openai: judge"),
         ("r.jsonl", ["--judge", "openai: "], "judge 'openai: ': expected"),
+        ("r.jsonl", ["--frames-as", "video"], "--frames-as is for an openai: judge, not qwen"),
+        (
+            "r.jsonl",
+            ["--concurrency", "16", "--retries", "4"],
+            "--concurrency and --retries are for an openai: judge, not qwen",
+        ),
+        ("r.jsonl", ["--judge", "probes", "--timeout", "9"], "--timeout is for an openai: judge"),
+        ("r.jsonl", ["--judge", "openai:m", "--frames-as", "gif"], "--frames-as 'gif': expected"),
     ]:
         result = runner.invoke(app, [*judge_args(folder, study, tmp_path / out), *extra])
         assert result.exit_code == 1, result.output

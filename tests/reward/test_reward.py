@@ -30,7 +30,8 @@ from pydantic import ValidationError  # noqa: E402
 from scine.analysis.table import load_study  # noqa: E402
 from scine.cli import app  # noqa: E402
 from scine.judge.vlm import TEMPLATE_ID, instruction  # noqa: E402
-from scine.records import Rating, read_jsonl, write_jsonl  # noqa: E402
+from scine.llm.cache import ResponseCache  # noqa: E402
+from scine.records import Prompt, Question, Rating, Video, read_jsonl, write_jsonl  # noqa: E402
 from scine.reward.checkpoint import (  # noqa: E402
     CheckpointError,
     TrainSettings,
@@ -48,6 +49,7 @@ from scine.reward.train import (  # noqa: E402
     process_share,
     train_reward,
 )
+from scine.run.evaluate import EvaluatorError, JudgeOptions, rate_videos  # noqa: E402
 from scine.video.sample import VideoSampling  # noqa: E402
 from scine.vlm.qwen import ModelLoadError, QwenVL  # noqa: E402
 from tests.reward.study import write_study  # noqa: E402
@@ -344,6 +346,8 @@ def test_cli_trains_and_then_judges_with_the_checkpoint(
     trained = runner.invoke(app, args, env={"COLUMNS": "200"})
     assert trained.exit_code == 0, trained.output
     assert "validation accuracy" in trained.output
+    assert "epoch 1/1: loss" in trained.output
+    assert "epoch 1/1 ━" not in trained.output  # the epoch's bar went when it ended
     out = tmp_path / "ratings.jsonl"
     judge = ["judge", "run", "--judge", f"reward:{ckpt}", "--videos", str(study / "videos.jsonl")]
     judge += ["--questions", str(study / "questions.jsonl"), "--out", str(out)]
@@ -478,6 +482,78 @@ def test_a_checkpoint_trained_again_into_its_folder_misses_the_judge_cache(
     assert again != pytest.approx(first, abs=1e-4)
 
 
+def study_records(study: Path) -> tuple[list[Video], list[Question], dict[str, str]]:
+    """The videos, questions and prompt texts of ``study``."""
+    prompts = {p.id: p.text for p in read_jsonl(study / "prompts.jsonl", Prompt)}
+    return (
+        read_jsonl(study / "videos.jsonl", Video),
+        read_jsonl(study / "questions.jsonl", Question),
+        prompts,
+    )
+
+
+def refuse(*_: object, **__: object) -> None:
+    raise AssertionError("called where nothing should load or decode")
+
+
+def test_a_run_answered_from_the_cache_loads_no_evaluator(
+    lora_checkpoint: Path, small_study: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    videos, questions, prompts = study_records(small_study)
+    cache = ResponseCache(tmp_path / "cache.sqlite")
+    spec, options = f"reward:{lora_checkpoint}", JudgeOptions()
+    first = rate_videos(spec, videos, questions, prompts, small_study, options, cache)
+    assert first.details["counts"]["answers_made"] == 6
+    monkeypatch.setattr(QwenVL, "load", refuse)
+    said: list[str] = []
+    again = rate_videos(
+        spec, videos, questions, prompts, small_study, options, cache, say=said.append
+    )
+    assert again.details["counts"]["answers_from_cache"] == 6
+    assert again.ratings == first.ratings
+    assert not any(line.startswith("loading") for line in said)
+    trained = json.loads((lora_checkpoint / "reward.json").read_text())["settings"]["sampling"]
+    assert again.details["sampling"]["default"] == trained  # known without the model
+
+
+CHEAP_BREAKAGES = {
+    "no reward.json": ("reward.json", lambda p: p.unlink(), "not an evaluator checkpoint"),
+    "another taxonomy": (
+        "reward.json",
+        lambda p: p.write_text(re.sub('"taxonomy": "[^"]*"', '"taxonomy": "0"', p.read_text())),
+        "trained for taxonomy version 0",
+    ),
+    "no head": ("head.safetensors", lambda p: p.unlink(), "missing from the checkpoint"),
+    "no adapter": ("adapter.safetensors", lambda p: p.unlink(), "missing from the checkpoint"),
+    "base moved": (
+        "reward.json",
+        lambda p: p.write_text(
+            json.dumps(dict(json.loads(p.read_text()), base=str(p.parent / "moved")))
+        ),
+        "its base model folder .* is not there",
+    ),
+}
+
+
+@pytest.mark.parametrize("breakage", sorted(CHEAP_BREAKAGES))
+def test_a_checkpoint_broken_in_its_files_is_refused_before_any_work(
+    lora_checkpoint: Path,
+    small_study: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    breakage: str,
+) -> None:
+    name, damage, said = CHEAP_BREAKAGES[breakage]
+    ckpt = tmp_path / "ckpt"
+    shutil.copytree(lora_checkpoint, ckpt)
+    damage(ckpt / name)
+    monkeypatch.setattr(QwenVL, "load", refuse)
+    monkeypatch.setattr("scine.judge.vlm_rater.sample_frames", refuse)
+    videos, questions, prompts = study_records(small_study)
+    with pytest.raises(EvaluatorError, match=f"^{re.escape(str(ckpt))}.*: {said}"):
+        rate_videos(f"reward:{ckpt}", videos, questions, prompts, small_study, JudgeOptions(), None)
+
+
 def test_a_local_base_is_recorded_as_an_absolute_path_and_checked_when_loading(
     base: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -590,6 +666,7 @@ def test_ctrl_c_says_training_starts_again_and_each_epoch_is_printed_as_it_ends(
     done = runner.invoke(app, args, env={"COLUMNS": "200"})
     assert done.exit_code == 130
     assert "epoch 1/2: loss" in done.output
+    assert "epoch 1/2 ━" not in done.output  # the line stays, not the finished epoch's bar
     assert "validation accuracy" in done.output
     assert "nothing was written" in done.output
     assert "starts it again from the beginning" in done.output

@@ -24,7 +24,9 @@ def test_the_written_configuration_reads_back_the_same(tmp_path: Path) -> None:
     config = RunConfig.model_validate(
         {
             "models": [{"name": "wan2.1-1.3b", "params": {"num_inference_steps": 4}}],
-            "evaluators": [{"judge": "openai:qwen", "base_url": "http://127.0.0.1:1/v1"}],
+            "evaluators": [
+                {"judge": "openai:qwen", "base_url": "http://127.0.0.1:1/v1", "retries": 2}
+            ],
             "human": {"source": "none"},
         }
     )
@@ -38,6 +40,14 @@ def test_the_written_configuration_reads_back_the_same(tmp_path: Path) -> None:
         ("[suite]\nprompts = -1\n", "suite.prompts: Input should be greater than or equal to 0"),
         ("[suite]\ncolour = 1\n", "suite.colour: Extra inputs are not permitted"),
         ("[[evaluators]]\njudge = 'gpt'\n", "evaluators.0: Value error, judge 'gpt': expected"),
+        (
+            "[[evaluators]]\njudge = 'qwen:m'\nframes_as = 'video'\nconcurrency = 16\n",
+            "evaluators.0: Value error, frames_as and concurrency are for an openai: judge",
+        ),
+        (
+            "[[evaluators]]\nbase_url = 'http://127.0.0.1:1/v1'\n",
+            "evaluators.0: Value error, base_url is for an openai: judge, not probes",
+        ),
         (
             "[[models]]\nname = 'synth-good'\n[[models]]\nname = 'synth-good'\n",
             "models: synth-good named twice",

@@ -60,24 +60,37 @@ def run_command(
     batch: Annotated[
         int | None,
         typer.Option(
-            "--batch", min=1, help="VLMs: videos at once [default: 1; openai: --concurrency]."
+            "--batch",
+            min=1,
+            help="VLMs: videos at once.",
+            show_default="1; openai: --concurrency",
         ),
     ] = None,
     question_batch: Annotated[
         int, typer.Option("--question-batch", min=1, help="qwen: questions run at once.")
     ] = 16,
     frames_as: Annotated[
-        str, typer.Option("--frames-as", help="openai: send frames as 'video' or 'images'.")
-    ] = "video",
+        str | None,
+        typer.Option(
+            "--frames-as", help="openai: send frames as 'video' or 'images'.", show_default="video"
+        ),
+    ] = None,
     concurrency: Annotated[
-        int, typer.Option("--concurrency", min=1, help="openai: requests in flight.")
-    ] = 16,
+        int | None,
+        typer.Option("--concurrency", min=1, help="openai: requests in flight.", show_default="16"),
+    ] = None,
     timeout: Annotated[
-        float, typer.Option("--timeout", min=0.1, help="openai: seconds to wait for a reply.")
-    ] = 120.0,
+        float | None,
+        typer.Option(
+            "--timeout", min=0.1, help="openai: seconds to wait for a reply.", show_default="120"
+        ),
+    ] = None,
     retries: Annotated[
-        int, typer.Option("--retries", min=0, help="openai: retries of a failed request.")
-    ] = 4,
+        int | None,
+        typer.Option(
+            "--retries", min=0, help="openai: retries of a failed request.", show_default="4"
+        ),
+    ] = None,
     workers: Annotated[
         int | None, typer.Option("--workers", min=1, help="Videos decoded at once.")
     ] = None,
@@ -104,7 +117,8 @@ def run_command(
 
     ``--judge probes``: the measured probes answer the questions on the leaves they read;
     every other question is an abstention. ``--judge qwen:MODEL`` runs Qwen2.5-VL here (on
-    the GPUs if there are any); ``--judge openai:MODEL`` asks an OpenAI-compatible server.
+    the GPUs if there are any); ``--judge openai:MODEL`` asks an OpenAI-compatible server
+    (the options marked openai: are for it alone; another judge refuses them).
     A VLM's score is its expected rating under its probabilities of the answers 1 to 5.
     Answers are cached as soon as they are made, so an interrupted run resumes. Counts,
     failures and throughput go to ``<out>.report.json``. ``--prompt-swap N`` rates N videos

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import TaskID
+from rich.progress import Progress, TaskID
 
 from ._console import console, fail, progress_bar
 
@@ -20,6 +21,21 @@ def _learning_rate(value: float) -> float:
     if not (math.isfinite(value) and value > 0):
         raise typer.BadParameter(f"must be a finite number above 0, got {value}")
     return value
+
+
+def _epoch_bars(bars: Progress) -> Callable[[str, int, int], None]:
+    """Training's progress as one bar an epoch, removed when the epoch's last step is done:
+    what stays of an epoch is its line of loss and validation accuracy."""
+    tasks: dict[str, TaskID] = {}
+
+    def show(label: str, done: int, total: int) -> None:
+        if label not in tasks:
+            tasks[label] = bars.add_task(label, total=total)
+        bars.update(tasks[label], completed=done)
+        if done >= total:
+            bars.remove_task(tasks[label])
+
+    return show
 
 
 @app.command("train")
@@ -44,7 +60,7 @@ def train_command(
     ] = 6e-5,
     lora_rank: Annotated[
         int | None,
-        typer.Option("--lora-rank", min=1, help="LoRA rank (not with --full). [default: 16]"),
+        typer.Option("--lora-rank", min=1, help="LoRA rank (not with --full).", show_default="16"),
     ] = None,
     ties: Annotated[
         bool, typer.Option("--ties", help="Learn from ties too (Bradley-Terry with ties).")
@@ -105,18 +121,14 @@ def train_command(
         sampling=VideoSampling(fps=fps, max_pixels=max_pixels),
     )
     with progress_bar() as bars:
-        tasks: dict[str, TaskID] = {}
-
-        def show(label: str, done: int, total: int) -> None:
-            if label not in tasks:
-                tasks[label] = bars.add_task(label, total=total)
-            bars.update(tasks[label], completed=done)
 
         def say(line: str) -> None:
             bars.console.print(line, highlight=False, soft_wrap=True)
 
         try:
-            report = train_reward(study, base, out, settings, progress=show, say=say, replace=force)
+            report = train_reward(
+                study, base, out, settings, progress=_epoch_bars(bars), say=say, replace=force
+            )
         except (PairError, CheckpointError, ShardingError, TrainingError, ModelLoadError) as exc:
             fail(str(exc))
         except KeyboardInterrupt:

@@ -7,19 +7,25 @@
     CKPT/adapter.safetensors  LoRA weights (adapter "lora"), or
     CKPT/model/             the whole fine-tuned model (adapter "full")
     CKPT/tokenizer/         the tokenizer
+    CKPT/.scine-digest.json  written by ``checkpoint_digest``: the digest of the files
+                            above and each one's size and modification time, so that
+                            it is not hashed again while none changed (no part of it)
 
 A checkpoint is written to a temporary folder beside its place and renamed into it when
 complete, so a save cut short leaves the earlier checkpoint (or nothing) there. Loading
 checks reward.json, the taxonomy version, the base model's shape and (a local base folder)
-its weights' fingerprint, and every weight file, and names what is wrong.
+its weights' fingerprint, and every weight file, and names what is wrong;
+``check_checkpoint`` checks what can be checked without reading a weight.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
@@ -32,12 +38,13 @@ from scine.taxonomy import load_taxonomy
 from scine.video.sample import VideoSampling
 from scine.vlm.qwen import ModelLoadError, QwenVL
 
-from .model import RewardModel
-
 if TYPE_CHECKING:
     import torch
 
+    from .model import RewardModel
+
 __all__ = [
+    "DIGEST_FILE",
     "FORMAT",
     "CheckpointError",
     "LoraSettings",
@@ -45,6 +52,7 @@ __all__ = [
     "attach_lora",
     "base_fingerprint",
     "base_shape",
+    "check_checkpoint",
     "check_out_folder",
     "checkpoint_digest",
     "load_reward",
@@ -122,16 +130,67 @@ def base_fingerprint(base: str) -> str | None:
     return hashlib.sha256(json.dumps(sorted(parts)).encode()).hexdigest()
 
 
+DIGEST_FILE = ".scine-digest.json"
+_DIGEST_FORMAT = "scine.reward.digest/1"
+_SETTLED_NS = 2_000_000_000
+"""A file modified more recently than this may change again within one tick of the
+file system's clock without its modification time changing: its digest is not kept."""
+
+
 def checkpoint_digest(folder: str | Path) -> str:
     """The sha256 over every file of a checkpoint and its path in it: a checkpoint trained
-    again into the same folder gets another digest."""
+    again into the same folder gets another digest. Kept in ``DIGEST_FILE`` (where the
+    folder can be written) with each file's size and modification time, and read from
+    there while they all are the same, so an unchanged checkpoint is hashed once."""
     folder = Path(folder)
-    lines = [
-        f"{path.relative_to(folder).as_posix()}\0{file_sha256(path)}"
-        for path in sorted(folder.rglob("*"))
-        if path.is_file()
-    ]
-    return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
+    stats = _file_stats(folder)
+    kept = _kept_digest(folder / DIGEST_FILE, stats)
+    if kept is not None:
+        return kept
+    lines = [f"{name}\0{file_sha256(folder / name)}" for name, _, _ in stats]
+    digest = hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
+    settled = time.time_ns() - _SETTLED_NS
+    if all(modified < settled for _, _, modified in stats):
+        _keep_digest(folder, stats, digest)
+    return digest
+
+
+def _file_stats(folder: Path) -> list[tuple[str, int, int]]:
+    """(path in the folder, size, modification time in ns) of every file of the checkpoint,
+    ``DIGEST_FILE`` and its temporary copies left out."""
+    found = []
+    for path in sorted(folder.rglob("*")):
+        name = path.relative_to(folder).as_posix()
+        if path.is_file() and not name.startswith(DIGEST_FILE):
+            stat = path.stat()
+            found.append((name, stat.st_size, stat.st_mtime_ns))
+    return found
+
+
+def _kept_digest(path: Path, stats: list[tuple[str, int, int]]) -> str | None:
+    """The digest kept in ``path`` if it was taken of files of exactly these ``stats``."""
+    try:
+        kept = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    if not isinstance(kept, dict) or kept.get("format") != _DIGEST_FORMAT:
+        return None
+    digest = kept.get("digest")
+    same = kept.get("files") == [list(stat) for stat in stats]
+    return digest if isinstance(digest, str) and same else None
+
+
+def _keep_digest(folder: Path, stats: list[tuple[str, int, int]], digest: str) -> None:
+    """Write ``DIGEST_FILE`` whole (a temporary file renamed); a folder that cannot be
+    written is left as it is."""
+    record = {"format": _DIGEST_FORMAT, "digest": digest, "files": stats}
+    partial = folder / f"{DIGEST_FILE}.{uuid.uuid4().hex[:8]}.partial"
+    try:
+        partial.write_text(json.dumps(record) + "\n", encoding="utf-8")
+        partial.replace(folder / DIGEST_FILE)
+    except OSError:  # a folder this user cannot write to, or a full disk
+        with contextlib.suppress(OSError):
+            partial.unlink()
 
 
 def check_out_folder(folder: str | Path, *, replace: bool = False) -> None:
@@ -252,8 +311,10 @@ def load_reward(
     fit its base model."""
     import torch
 
+    from .model import RewardModel
+
     folder = Path(folder)
-    config, settings = _read_config(folder)
+    config, settings = check_checkpoint(folder)
     head = _tensors(folder / "head.safetensors")
     if settings.adapter == "full":
         try:
@@ -276,6 +337,27 @@ def load_reward(
         ) from None
     model.head.to(qwen.device, torch.float32)
     return model.eval(), config
+
+
+def check_checkpoint(folder: str | Path) -> tuple[dict[str, Any], TrainSettings]:
+    """reward.json and its settings, checked, and the files the checkpoint needs and (LoRA
+    adapters) its local base folder there: what can be checked without reading a weight,
+    checked first by ``load_reward``. ``CheckpointError`` naming the file, else the config."""
+    folder = Path(folder)
+    config, settings = _read_config(folder)
+    whole = ["model", "tokenizer"] if settings.adapter == "full" else ["adapter.safetensors"]
+    missing = [
+        folder / name for name in ["head.safetensors", *whole] if not (folder / name).exists()
+    ]
+    if missing:
+        raise CheckpointError(f"{missing[0]}: missing from the checkpoint")
+    base = Path(config["base"])
+    if settings.adapter == "lora" and base.is_absolute() and not base.is_dir():
+        raise CheckpointError(
+            f"{folder / 'reward.json'}: its base model folder {base} is not there (moved or "
+            "deleted?); put it back, or set 'base' in reward.json to where it is now"
+        )
+    return config, settings
 
 
 _FIELDS = {"base": str, "base_shape": dict, "system": str, "settings": dict}
@@ -316,12 +398,10 @@ def _read_config(folder: Path) -> tuple[dict[str, Any], TrainSettings]:
 
 
 def _tensors(path: Path) -> dict[str, torch.Tensor]:
-    """The tensors of a safetensors file of the checkpoint; missing or unreadable, an error."""
+    """The tensors of a safetensors file of the checkpoint; unreadable, an error."""
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    if not path.is_file():
-        raise CheckpointError(f"{path}: missing from the checkpoint")
     try:
         return load_file(path)
     except (SafetensorError, OSError) as exc:
@@ -329,14 +409,9 @@ def _tensors(path: Path) -> dict[str, torch.Tensor]:
 
 
 def _base(config_path: Path, config: dict[str, Any], device: str | None) -> QwenVL:
-    """The base model reward.json names, checked to be there and to be the one trained on
-    (its shape and, for a local folder, its fingerprint)."""
+    """The base model reward.json names, checked to be the one trained on (its shape and,
+    for a local folder, its fingerprint)."""
     base = config["base"]
-    if Path(base).is_absolute() and not Path(base).is_dir():
-        raise CheckpointError(
-            f"{config_path}: its base model folder {base} is not there (moved or deleted?); "
-            "put it back, or set 'base' in reward.json to where it is now"
-        )
     try:
         qwen = QwenVL.load(base, device=device)
     except ModelLoadError as exc:

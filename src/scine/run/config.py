@@ -16,7 +16,7 @@ from pydantic_core import ErrorDetails
 
 from scine.records import Difficulty, Role
 
-from .evaluate import parse_judge
+from .evaluate import JudgeOptions, check_judge
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
@@ -89,7 +89,9 @@ class ModelConfig(_Section):
 
 
 class EvaluatorConfig(_Section):
-    """One automatic rater: ``probes``, ``qwen:ID``, ``openai:MODEL`` or ``reward:CKPT``."""
+    """One automatic rater: ``probes``, ``qwen:ID``, ``openai:MODEL`` or ``reward:CKPT``;
+    ``base_url``, ``frames_as``, ``concurrency``, ``timeout`` and ``retries`` are for an
+    ``openai:`` judge alone (None: not set, the judge's default)."""
 
     judge: str = "probes"
     name: str | None = None
@@ -99,19 +101,24 @@ class EvaluatorConfig(_Section):
     max_pixels: int = Field(448 * 448, ge=784)
     batch: int | None = Field(None, ge=1)
     question_batch: int = Field(16, ge=1)
-    frames_as: Literal["video", "images"] = "video"
-    concurrency: int = Field(16, ge=1)
-    timeout: float = Field(120.0, gt=0)
-    retries: int = Field(4, ge=0)
+    frames_as: Literal["video", "images"] | None = None
+    concurrency: int | None = Field(None, ge=1)
+    timeout: float | None = Field(None, gt=0)
+    retries: int | None = Field(None, ge=0)
 
     @property
     def label(self) -> str:
         """The rater's name in file names and tables."""
         return self.name or re.sub(r"[^A-Za-z0-9._-]+", "-", self.judge).strip("-")
 
+    def options(self) -> JudgeOptions:
+        """How the judge runs, as ``rate_videos`` takes it."""
+        return JudgeOptions(**self.model_dump(exclude={"judge", "name"}))
+
     @model_validator(mode="after")
     def _known(self) -> EvaluatorConfig:
-        parse_judge(self.judge)  # an EvaluatorError is a ValueError: pydantic reports it
+        # an EvaluatorError is a ValueError: pydantic reports it with the key
+        check_judge(self.judge, self.options(), named=str)
         if self.label == "human":
             raise ValueError("'human' names the experts' ratings; give the evaluator a name")
         return self

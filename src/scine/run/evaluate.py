@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from scine.judge.served import FramesAs
     from scine.judge.vlm import Answer, Judge, VideoAsks
     from scine.llm.cache import ResponseCache
+    from scine.video.sample import VideoSampling
 
 JUDGES = (
     "probes (measured, no model), qwen:MODEL (Hugging Face id or folder), openai:MODEL, "
@@ -28,8 +29,20 @@ class EvaluatorError(ValueError):
 
 
 @dataclass(frozen=True)
+class ServedOptions:
+    """An openai: judge's own options as it runs: those given, these defaults for the rest."""
+
+    frames_as: str = "video"
+    concurrency: int = 16
+    timeout: float = 120.0
+    retries: int = 4
+
+
+@dataclass(frozen=True)
 class JudgeOptions:
-    """How a VLM judge runs and sees the videos (``scine judge run``'s options)."""
+    """How a VLM judge runs and sees the videos (``scine judge run``'s options). The
+    options of an openai: judge alone (``base_url`` and ``ServedOptions``') are None when
+    not given, so that another judge can refuse them."""
 
     base_url: str | None = None
     fps: float = 2.0
@@ -37,15 +50,25 @@ class JudgeOptions:
     max_pixels: int = 448 * 448
     batch: int | None = None  # videos at once: 1, or ``concurrency`` for a served judge
     question_batch: int = 16
-    frames_as: str = "video"
-    concurrency: int = 16
-    timeout: float = 120.0
-    retries: int = 4
+    frames_as: str | None = None
+    concurrency: int | None = None
+    timeout: float | None = None
+    retries: int | None = None
     workers: int | None = None
+
+    def served(self) -> ServedOptions:
+        """The openai: judge's own options: as given, else their defaults."""
+        given = {f.name: getattr(self, f.name) for f in fields(ServedOptions)}
+        return ServedOptions(**{name: value for name, value in given.items() if value is not None})
+
+    def openai_only(self) -> list[str]:
+        """The names of the options given that only an openai: judge takes."""
+        names = ["base_url", *(f.name for f in fields(ServedOptions))]
+        return [name for name in names if getattr(self, name) is not None]
 
     def videos_at_once(self, kind: str) -> int:
         """``batch``, else what fills the judge: ``concurrency`` videos for a served one."""
-        return self.batch or (self.concurrency if kind == "openai" else 1)
+        return self.batch or (self.served().concurrency if kind == "openai" else 1)
 
 
 @dataclass
@@ -74,60 +97,69 @@ def parse_judge(spec: str) -> tuple[str, str]:
     return kind, target
 
 
-def check_judge(spec: str, options: JudgeOptions) -> tuple[str, str]:
-    """``parse_judge(spec)``, refusing options the judge cannot take (before any work)."""
+def _flag(option: str) -> str:
+    """The ``scine judge run`` flag of a ``JudgeOptions`` field."""
+    return "--" + option.replace("_", "-")
+
+
+def check_judge(
+    spec: str, options: JudgeOptions, named: Callable[[str], str] = _flag
+) -> tuple[str, str]:
+    """``parse_judge(spec)``, refusing options the judge cannot take (before any work);
+    ``named`` names an option in the message (default: its ``scine judge run`` flag)."""
     kind, target = parse_judge(spec)
-    if options.base_url is not None and kind != "openai":
-        raise EvaluatorError(f"--base-url is for an openai: judge, not {kind}")
-    if kind == "openai" and options.frames_as not in ("video", "images"):
-        raise EvaluatorError(f"frames_as {options.frames_as!r}: expected 'video' or 'images'")
+    given = options.openai_only()
+    if given and kind != "openai":
+        verb = "is" if len(given) == 1 else "are"
+        listed = " and ".join(named(option) for option in given)
+        raise EvaluatorError(f"{listed} {verb} for an openai: judge, not {kind}")
+    frames_as = options.served().frames_as
+    if kind == "openai" and frames_as not in ("video", "images"):
+        raise EvaluatorError(f"{named('frames_as')} {frames_as!r}: expected 'video' or 'images'")
     return kind, target
 
 
 def make_judge(spec: str, options: JudgeOptions, say: Callable[[str], None] = print) -> Judge:
-    """The VLM judge ``spec`` names (``qwen:``, ``openai:`` or ``reward:``)."""
+    """The VLM judge ``spec`` names (``qwen:``, ``openai:`` or ``reward:``). A local model
+    is loaded when first asked (a run answered wholly from the cache loads none); a
+    checkpoint's files are checked here, before any work."""
     kind, target = check_judge(spec, options)
     if kind == "probes":
         raise EvaluatorError("the probes are no VLM judge: rate with rate_videos")
     if kind == "reward":
-        from scine.reward.checkpoint import CheckpointError
-        from scine.reward.judge import RewardJudge
-
-        try:
-            return RewardJudge.load(
-                target,
-                video_batch=options.videos_at_once(kind),
-                question_batch=options.question_batch,
-            )
-        except CheckpointError as exc:
-            raise EvaluatorError(str(exc)) from None
+        return _deferred_reward(target, options, say)
     if kind == "qwen":
         if Path(target).is_dir():  # one rater name however the folder is written
             target = os.path.normpath(target)
         return _Deferred(f"qwen:{target}", partial(_qwen_judge, target, options, say))
     from scine.judge.served import ServedJudge, ServerUnreachable
 
+    served = options.served()
     try:
-        served = ServedJudge(
+        judge = ServedJudge(
             target,
             base_url=options.base_url,
-            frames_as=cast("FramesAs", options.frames_as),
-            concurrency=options.concurrency,
-            timeout=options.timeout,
-            max_retries=options.retries,
+            frames_as=cast("FramesAs", served.frames_as),
+            concurrency=served.concurrency,
+            timeout=served.timeout,
+            max_retries=served.retries,
         )
-        served.check_server()
+        judge.check_server()
     except (ValueError, ServerUnreachable) as exc:
         raise EvaluatorError(str(exc)) from None
-    return served
+    return judge
 
 
 @dataclass
 class _Deferred:
-    """A judge made when first asked: a run answered wholly from the cache loads no model."""
+    """A judge made when first asked: a run answered wholly from the cache loads no model.
+    ``cache_tag`` and ``sampling`` are what the made judge will say of itself (see
+    ``rate_with_judge``), known before it is made."""
 
     name: str
     make: Callable[[], Judge]
+    cache_tag: str = ""
+    sampling: VideoSampling | None = None
     made: Judge | None = None
 
     def answer(self, videos: Sequence[VideoAsks]) -> list[list[Answer]]:
@@ -150,6 +182,40 @@ def _qwen_judge(target: str, options: JudgeOptions, say: Callable[[str], None]) 
     return QwenJudge(
         model, video_batch=options.videos_at_once("qwen"), question_batch=options.question_batch
     )
+
+
+def _deferred_reward(target: str, options: JudgeOptions, say: Callable[[str], None]) -> _Deferred:
+    """The trained evaluator at ``target`` as a judge made when first asked: its
+    reward.json and files checked now, its digest (the cache tag) and trained sampling
+    read now, its model loaded later."""
+    from scine.reward.checkpoint import CheckpointError, check_checkpoint, checkpoint_digest
+
+    try:
+        _, settings = check_checkpoint(target)
+    except CheckpointError as exc:
+        raise EvaluatorError(str(exc)) from None
+    return _Deferred(
+        f"reward:{target}",
+        partial(_reward_judge, target, options, say),
+        cache_tag=checkpoint_digest(target),
+        sampling=settings.sampling,
+    )
+
+
+def _reward_judge(target: str, options: JudgeOptions, say: Callable[[str], None]) -> Judge:
+    """The trained evaluator at ``target`` as a judge, loaded here."""
+    from scine.reward.checkpoint import CheckpointError
+    from scine.reward.judge import RewardJudge
+
+    say(f"loading {target} ...")
+    try:
+        return RewardJudge.load(
+            target,
+            video_batch=options.videos_at_once("reward"),
+            question_batch=options.question_batch,
+        )
+    except CheckpointError as exc:
+        raise EvaluatorError(str(exc)) from None
 
 
 def rate_videos(
@@ -211,7 +277,7 @@ def rate_videos(
         workers=options.workers or 2,
         progress=progress,
     )
-    served = {"frames_as": options.frames_as} if parse_judge(spec)[0] == "openai" else {}
+    served = {"frames_as": options.served().frames_as} if parse_judge(spec)[0] == "openai" else {}
     return Rated(
         judged.ratings,
         {

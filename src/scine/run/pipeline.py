@@ -422,13 +422,12 @@ def _device(name: str, device: str) -> str:
 def _evaluate(run: _Run) -> list[Path]:
     from scine.llm.cache import ResponseCache
 
-    from .evaluate import EvaluatorError, JudgeOptions, rate_videos
+    from .evaluate import EvaluatorError, rate_videos
 
     videos, questions = run.videos(), run.questions()
     texts = {p.id: p.text for p in run.prompts()}
     written = []
     for evaluator in run.config.evaluators:
-        options = JudgeOptions(**evaluator.model_dump(exclude={"judge", "name"}))
         kind = "probe" if evaluator.judge == "probes" else "judge"
         cache = ResponseCache(run.path("cache", f"{kind}-cache.sqlite"))
         label = evaluator.label
@@ -439,7 +438,7 @@ def _evaluate(run: _Run) -> list[Path]:
                 questions,
                 texts,
                 run.out,
-                options,
+                evaluator.options(),
                 cache,
                 progress=_steps(run, f"rating: {label}"),
                 say=run.display.say,

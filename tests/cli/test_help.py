@@ -1,0 +1,31 @@
+"""``--help`` names the default of an option whose default is left to the judge or to the
+trainer (its value is None until then)."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from scine.cli import app
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize(
+    ("command", "option", "default"),
+    [
+        (["judge", "run"], "--batch", "1; openai: --concurrency"),
+        (["judge", "run"], "--frames-as", "video"),
+        (["judge", "run"], "--concurrency", "16"),
+        (["judge", "run"], "--timeout", "120"),
+        (["judge", "run"], "--retries", "4"),
+        (["reward", "train"], "--lora-rank", "16"),
+    ],
+)
+def test_help_names_the_default_of_an_option_left_unset(
+    command: list[str], option: str, default: str
+) -> None:
+    shown = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "200"})
+    assert shown.exit_code == 0, shown.output
+    line = next(line for line in shown.output.splitlines() if f" {option} " in line)
+    assert f"[default: ({default})]" in line
