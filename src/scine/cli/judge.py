@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -23,9 +23,6 @@ from scine.run.evaluate import JUDGES
 from scine.taxonomy import load_taxonomy
 
 from ._console import console, echo_json, error_console, fail, parse_shard, progress_bar, resumable
-
-if TYPE_CHECKING:
-    pass
 
 app = typer.Typer(help="Automatic raters: score videos on their questions.", no_args_is_help=True)
 
