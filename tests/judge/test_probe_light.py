@@ -10,6 +10,7 @@ import pytest
 
 av = pytest.importorskip("av")
 np = pytest.importorskip("numpy")
+cv2 = pytest.importorskip("cv2")
 
 from scine.judge._clip import load_clip  # noqa: E402
 from scine.judge._probe_light import (  # noqa: E402
@@ -22,6 +23,7 @@ from scine.judge._probe_light import (  # noqa: E402
     probe_temperature,
 )
 from scine.judge._reading import Clip, Reading  # noqa: E402
+from scine.video._synth_light import level_lut  # noqa: E402
 from scine.video.synth import ShotSpec, render  # noqa: E402
 from tests.judge.videos import write_video  # noqa: E402
 
@@ -35,8 +37,10 @@ SHOTS: dict[str, dict[str, Any]] = {
     "pulse": {"photo": "camera", "light_motion": "pulse"},
     "fade_up": {"photo": "motorcycle_left", "light_motion": "fade_up"},
     "fade_down": {"photo": "gravel", "light_motion": "fade_down"},
+    "switch": {"photo": "brick", "light_motion": "switch", "movement": "pan_right"},
 }
 SEED = 11
+MOTIONS = ("flicker", "pulse", "fade_up", "fade_down", "switch")
 
 
 @pytest.fixture(scope="module")
@@ -114,13 +118,13 @@ def test_temperature(clips: dict[str, Clip], shot: str, value: str) -> None:
 # -- light motion ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("shot", ["flicker", "pulse", "fade_up", "fade_down"])
+@pytest.mark.parametrize("shot", MOTIONS)
 def test_light_motion(clips: dict[str, Clip], shot: str) -> None:
     reading = read(probe_light_motion, clips[shot], LIGHT_MOTION)
     check(reading)
     assert reading.value == shot
     assert reading.confidence > 0.8
-    assert set(reading.support) == {"flicker", "pulse", "fade_up", "fade_down"}
+    assert set(reading.support) == set(MOTIONS)
     others = [belief for value, belief in reading.support.items() if value != shot]
     assert max(others) < 0.2
 
@@ -133,6 +137,24 @@ def test_steady_light_even_when_the_camera_moves(clips: dict[str, Clip], shot: s
     assert reading.reason == "steady light"
     assert reading.confidence > 0.8
     assert max(reading.support.values()) < 0.1
+
+
+@pytest.mark.parametrize("factor", [0.3, 0.6, 1.7, 3.0])
+def test_a_light_switched_once_is_a_switch_not_a_flicker(
+    clips: dict[str, Clip], factor: float
+) -> None:
+    """A light snapping on or off mid-shot, however far, while the camera holds or moves."""
+    for shot in ("soft_neutral", "hard_pan"):
+        whole = clips[shot]
+        frames = whole.frames.copy()
+        later = len(frames) * 2 // 5
+        frames[later:] = level_lut(factor)[frames[later:]]
+        gray = np.stack([cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY) for frame in frames])
+        switched = Clip(frames, gray, whole.timestamps, whole.fps, whole.source)
+        reading = read(probe_light_motion, switched, LIGHT_MOTION)
+        assert (reading.value, shot) == ("switch", shot)
+        assert reading.support["flicker"] < 0.1
+        assert np.sign(reading.measure["largest_step"]) == np.sign(factor - 1)
 
 
 @pytest.mark.parametrize("shot", ["dark_warm", "fade_up"])

@@ -226,6 +226,20 @@ def test_flicker_peaks_at_its_frequency_and_fades_ramp(tmp_path: Path) -> None:
         assert sign * np.corrcoef(np.arange(len(level)), level)[0, 1] > 0.95
 
 
+def test_a_switch_snaps_the_light_once_in_the_middle_of_the_shot(tmp_path: Path) -> None:
+    tiny = {"size": (128, 72), "seconds": 4.0, "photo": "astronaut"}
+    directions = set()
+    for seed in range(6):
+        level = luma(shoot(tmp_path, f"switch{seed}", seed, light_motion="switch", **tiny)[1])
+        steps = np.diff(level)
+        at = int(np.argmax(np.abs(steps)))
+        assert 0.3 * len(level) - 1 <= at <= 0.7 * len(level)
+        assert abs(steps[at]) > 0.1  # one large step...
+        assert np.abs(np.delete(steps, at)).max() < 0.01  # ...and flat on both sides
+        directions.add(bool(steps[at] > 0))
+    assert directions == {True, False}  # on in some shots, off in others
+
+
 # -- subject --------------------------------------------------------------------------------
 
 
@@ -385,7 +399,7 @@ POOL = [
     ("lighting.conditions.key", ("low", "medium", "high")),
     ("lighting.conditions.contrast", ("low", "medium", "high")),
     ("lighting.color_temperature", ("low", "medium", "high")),
-    ("lighting.advanced.motion", ("flicker", "fade_up", "fade_down", "pulse")),
+    ("lighting.advanced.motion", ("flicker", "fade_up", "fade_down", "pulse", "switch")),
     ("events.types.actions.screen_direction", ("left_to_right", "right_to_left")),
     ("camera.trajectory.rig", ("handheld", "tripod")),
     ("camera.extrinsics.angle", ("eye_level", "dutch", "high")),

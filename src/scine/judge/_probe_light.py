@@ -17,7 +17,8 @@
   regular and slow) and what neither explains (a flicker: irregular dips, or a rise and fall
   faster than a pulse). Flicker at 2.5-8 Hz, sampled at 8 frames a second, folds to any
   frequency up to 4 Hz, so it is told from a pulse by its irregularity as much as by its
-  frequency.
+  frequency. A switch (a light snapping on or off) is one large step between two frames with
+  the level flat on both sides; what it explains is not read as a flicker or a fade.
 
 Each leaf gets a belief for every value the probe can tell apart: a soft nearest-level rule
 (a Gaussian of the distance to each level, normalised) for the graded leaves, logistic ramps
@@ -84,7 +85,11 @@ IRREGULAR = 0.06  # share of that variation no sinusoid explains where it is hal
 IRREGULAR_SOFTNESS = 0.012
 PULSE_MAX_HZ = 2.0  # a regular rise and fall faster than this is a flicker, not a pulse
 PULSE_MAX_SOFTNESS = 0.2
-MOTIONS = ("flicker", "pulse", "fade_up", "fade_down")
+SWITCH_STEP = 0.15  # log luma change between two frames where a switch is half believed
+SWITCH_STEP_SOFTNESS = 0.03
+SWITCH_FLAT = 0.25  # the level's farthest departure from flat on either side of that one
+SWITCH_FLAT_SOFTNESS = 0.05  # step, over the step, where a switch is half believed
+MOTIONS = ("flicker", "pulse", "fade_up", "fade_down", "switch")
 
 
 def probe_exposure(clip: Clip) -> list[Reading]:
@@ -160,6 +165,10 @@ def probe_light_motion(clip: Clip) -> list[Reading]:
     if times[-1] <= 0:  # no usable timestamps: the frames are taken as evenly spaced
         times = np.arange(len(times)) / clip.fps
     slow, periodic, hz = _decompose(level, times)
+    step, around_step = _largest_step(level)
+    switched = _ramp(abs(step), SWITCH_STEP, SWITCH_STEP_SOFTNESS) * (
+        1 - _ramp(around_step, SWITCH_FLAT, SWITCH_FLAT_SOFTNESS)
+    )
     swing = float(np.std(level - slow))
     left = float(np.std(level - slow - periodic))
     irregular = (left / swing) ** 2 if swing > 0 else 0.0
@@ -171,10 +180,11 @@ def probe_light_motion(clip: Clip) -> list[Reading]:
         _ramp(hz, PULSE_MAX_HZ, PULSE_MAX_SOFTNESS),
     )
     support = {
-        "flicker": varies * flickery,
-        "pulse": varies * (1 - flickery),
-        "fade_up": faded if change > 0 else 0.0,
-        "fade_down": faded if change < 0 else 0.0,
+        "flicker": varies * flickery * (1 - switched),
+        "pulse": varies * (1 - flickery) * (1 - switched),
+        "fade_up": faded * (1 - switched) if change > 0 else 0.0,
+        "fade_down": faded * (1 - switched) if change < 0 else 0.0,
+        "switch": switched,
     }
     support = {name: round(belief, 4) for name, belief in support.items()}
     measure: dict[str, JsonValue] = {
@@ -183,9 +193,11 @@ def probe_light_motion(clip: Clip) -> list[Reading]:
         "irregular_share": round(irregular, 4),
         "black_frames_left_out": len(clip.gray) - len(gray),
         "peak_hz": round(hz, 3),
+        "largest_step": round(step, 4),
+        "spread_around_step": round(around_step, 4),
         "level": [round(float(v), 4) for v in level],
     }
-    steady = (1 - faded) * (1 - varies)
+    steady = (1 - faded) * (1 - varies) * (1 - switched)
     best = max(MOTIONS, key=lambda name: support[name])
     if support[best] <= steady:
         return [
@@ -276,6 +288,21 @@ def _light_level(gray: NDArray[np.uint8]) -> NDArray[np.float64]:
     steps = np.where(counts >= MIN_VALID_SHARE * codes.shape[1], agreed, means)
     level: NDArray[np.float64] = np.concatenate([[0.0], np.cumsum(steps, dtype=np.float64)])
     return level
+
+
+def _largest_step(level: NDArray[np.float64]) -> tuple[float, float]:
+    """(the largest change of the light level between two frames, the level's farthest
+    departure from flat on either side of it, relative to it): a light switched on or off is
+    one step with flat sides; a flicker's deepest dip is undone, so it departs as far."""
+    import numpy as np
+
+    steps = np.diff(level)
+    at = int(np.argmax(np.abs(steps)))
+    step = float(steps[at])
+    if step == 0:
+        return 0.0, math.inf
+    departure = max(float(np.abs(side - side.mean()).max()) for side in np.split(level, [at + 1]))
+    return step, departure / abs(step)
 
 
 def _decompose(

@@ -8,7 +8,9 @@ The grade is one lookup table per colour channel, so it costs nothing per frame:
   same on every photo). Contrast is rendered as tonal contrast of the whole frame, not as a
   key-to-fill ratio on a face (a photo cannot be relit).
 Light motion multiplies linear light frame by frame: flicker (a dip every 1/f s, each of a
-random depth, so it is irregular but its spectrum peaks at f), pulse (regular), fade up/down.
+random depth, so it is irregular but its spectrum peaks at f), pulse (regular), fade up/down,
+switch (the light snaps on or off, at random, once, from one frame to the next, in the middle
+part of the shot).
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ TEMPERATURE_GAINS = {
     "high": (0.84, 0.97, 1.25),  # cool, as open shade (about 7,500 K)
 }
 FADE_FLOOR = 0.2  # linear light level at the dark end of a fade
+SWITCH_OFF = 0.25  # linear light level with the switched light off (other light remains)
+SWITCH_SPAN = (0.3, 0.7)  # share of the shot's duration the switch falls in, at random
 FLICKER_DEPTH = (0.35, 0.75)  # range of each flicker dip's depth
 PULSE_DEPTH = 0.35
 _SAMPLE = 4096  # pixels the photo's own light is estimated on
@@ -118,6 +122,10 @@ def light_levels(spec: ShotSpec, rng: np.random.Generator) -> NDArray[np.float64
         ramp = x * x * (3 - 2 * x)
         result: NDArray[np.float64] = FADE_FLOOR + (1 - FADE_FLOOR) * ramp
         return result
+    if spec.light_motion == "switch":
+        at = rng.uniform(*SWITCH_SPAN) * duration
+        on = t >= at if rng.random() < 0.5 else t < at
+        return np.where(on, 1.0, SWITCH_OFF)
     hz = spec.resolved_light_hz
     assert hz is not None
     cycles = t * hz

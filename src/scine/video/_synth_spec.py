@@ -24,7 +24,7 @@ Movement = Literal[
 ]
 ShotSize = Literal["extreme_close_up", "close_up", "medium_close_up", "medium"]
 Level = Literal["low", "medium", "high"]
-LightMotion = Literal["flicker", "pulse", "fade_up", "fade_down"]
+LightMotion = Literal["flicker", "pulse", "fade_up", "fade_down", "switch"]
 Direction = Literal["left_to_right", "right_to_left"]
 
 MOVEMENTS: tuple[Movement, ...] = get_args(Movement)
