@@ -3,6 +3,8 @@ trainer (its value is None until then)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from typer.testing import CliRunner
 
@@ -27,5 +29,15 @@ def test_help_names_the_default_of_an_option_left_unset(
 ) -> None:
     shown = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "200"})
     assert shown.exit_code == 0, shown.output
-    line = next(line for line in shown.output.splitlines() if f" {option} " in line)
-    assert f"[default: ({default})]" in line
+    assert f"[default: ({default})]" in option_row(shown.output, option)
+
+
+def option_row(help_text: str, option: str) -> str:
+    """The lines of ``option``'s row in a help panel (its help may run onto several)."""
+    rows: list[list[str]] = []
+    for line in help_text.splitlines():
+        if re.match(r"│\s+(\*\s+)?--", line):
+            rows.append([])
+        if rows:
+            rows[-1].append(line)
+    return next("\n".join(row) for row in rows if f" {option} " in row[0])

@@ -33,7 +33,7 @@ app = typer.Typer(
     help="Stable Cinemetrics: structured evaluation of text-to-video models for film-making.",
     no_args_is_help=True,
     add_completion=False,
-    rich_markup_mode="rich",
+    rich_markup_mode="markdown",
 )
 app.add_typer(taxonomy_app, name="taxonomy")
 app.add_typer(bench_app, name="bench")

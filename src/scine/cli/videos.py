@@ -31,7 +31,7 @@ def import_command(
         typer.Option(
             "--map",
             help="CSV/JSONL of prompt_id,model,path[,seed], or a folder "
-            "DIR/<model>/<prompt_id>.mp4.",
+            "`DIR/<model>/<prompt_id>.mp4`.",
         ),
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="The videos.jsonl to write.")],
