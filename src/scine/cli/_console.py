@@ -13,10 +13,14 @@ from rich.text import Text
 
 console = Console()
 error_console = Console(stderr=True)
+_showing: list[Progress] = []  # the progress displays open now, innermost last
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    """Print an error for people (no traceback) and exit."""
+    """Print an error for people (no traceback) and exit; progress bars on screen are
+    stopped first, so the error is the last thing shown."""
+    for progress in reversed(_showing):
+        progress.stop()
     error_console.print(
         Text.assemble(("error: ", "bold red"), message), highlight=False, soft_wrap=True
     )
@@ -37,15 +41,23 @@ def echo_json(text: str) -> None:
     typer.echo(text.rstrip("\n"))
 
 
-def progress_bar() -> Progress:
-    """The CLI's progress display, on stderr: label, bar, done/total, time so far."""
-    return Progress(
+@contextmanager
+def progress_bar() -> Iterator[Progress]:
+    """The CLI's progress display, on stderr while the block runs: label, bar, done/total,
+    time so far."""
+    progress = Progress(
         "[progress.description]{task.description}",
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=error_console,
     )
+    _showing.append(progress)
+    try:
+        with progress:
+            yield progress
+    finally:
+        _showing.remove(progress)
 
 
 def parse_shard(text: str | None) -> tuple[int, int] | None:
