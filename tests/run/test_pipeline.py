@@ -321,16 +321,15 @@ def test_expert_votes_come_from_a_study_database(finished: Path, tmp_path: Path)
     from tests.study.test_create import ballots_for
 
     url = f"sqlite:///{tmp_path / 'study.db'}"
-    engine = open_database(url, create=True)
     create_study(
-        engine,
+        url,
         read_jsonl(finished / "prompts.jsonl", Prompt),
         read_jsonl(finished / "questions.jsonl", Question),
         read_jsonl(finished / "videos.jsonl", Video),
         ["ana", "ben", "cid"],
         votes=2,
     )
-    with Session(engine) as session, session.begin():
+    with Session(open_database(url)) as session, session.begin():
         tasks = session.scalars(select(schema.Task)).all()
         for task in tasks:
             submit(session, task.annotator_id, task.id, ballots_for(session, task, 5))

@@ -81,8 +81,9 @@ def _study(
         Question(id=f"p0/{v}", prompt_id="p0", node=MOVE, value=v, text=text + tail)
         for v, text in TEXTS.items()
     ]
-    engine = open_database(str(tmp_path / "study.db"), create=True)
-    tokens = create_study(engine, prompts, questions, videos, ["ann"], votes=1).tokens
+    database = str(tmp_path / "study.db")
+    tokens = create_study(database, prompts, questions, videos, ["ann"], votes=1).tokens
+    engine = open_database(database)
     with serving(make_app(engine, media)) as base:
         yield base, tokens["ann"], engine
 
