@@ -417,6 +417,9 @@ def test_the_prompt_button_and_the_keys_keep_out_of_each_other(tmp_path: Path, p
     playing = "[...document.querySelectorAll('video')].some((v) => !v.paused)"
     with _study(tmp_path, prompt=LONG_PROMPT) as (base, token, _):
         page.goto(f"{base}/login?token={token}")
+        keys = " ".join(page.locator("#keys").inner_text().split())
+        assert keys.startswith("Keys: space play/pause (on a button reached with Tab: presses it)")
+        assert "Enter submit (on a link or button: follows or presses it)" in keys
         toggle = page.locator("#prompt-toggle")
         toggle.click()  # the mouse: space then still plays and pauses
         assert toggle.get_attribute("aria-expanded") == "true"
