@@ -56,7 +56,7 @@ def make_study(url: str, media: Path, annotators: int, prompts: int) -> dict[str
         (media / video.path).parent.mkdir(parents=True, exist_ok=True)
         (media / video.path).write_bytes(b"\x00" * 1024)
     names = [f"a{n:02d}" for n in range(annotators)]
-    tokens = create_study(open_database(url, create=True), ps, qs, vs, names).tokens
+    tokens = create_study(url, ps, qs, vs, names).tokens
     return {name: tokens[name] for name in names}
 
 

@@ -171,6 +171,49 @@ def test_a_file_in_the_way_of_the_run_folder_is_named(tmp_path: Path) -> None:
             run_pipeline(small(), out)
 
 
+@pytest.mark.parametrize(
+    ("method", "refused", "error", "said"),
+    [
+        ("mkdir", "", (13, "Permission denied"), "cannot make the folder: Permission denied;"),
+        ("iterdir", "", (13, "Permission denied"), "cannot read the folder: Permission denied;"),
+        ("mkdir", ".run", (30, "Read-only file system"), "cannot write in the folder: Read-only"),
+        (
+            "write_text",
+            ".run/scine-run.json",
+            (28, "No space left on device"),
+            "cannot write in the folder: No space left on device ({out}/.run/scine-run.json)",
+        ),
+    ],
+    ids=["make", "read", "read-only", "disk-full"],
+)
+def test_a_run_folder_the_system_refuses_is_named_and_left_as_it_was(
+    method: str,
+    refused: str,
+    error: tuple[int, str],
+    said: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Tests run as root, whom permissions do not stop: the refusal is simulated."""
+    out = tmp_path / "run"
+    if method != "mkdir" or refused:
+        out.mkdir()
+    before = tree(tmp_path)
+    original = getattr(Path, method)
+
+    def refusing(self: Path, *args: Any, **kwargs: Any) -> Any:
+        if self == out / refused:
+            raise OSError(*error, str(self))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, method, refusing)
+    outcome = CliRunner().invoke(app, ["run", "--out", str(out)])
+    assert outcome.exit_code == 1
+    assert f"error: --out {out}: {said.format(out=out)}" in " ".join(outcome.output.split())
+    monkeypatch.undo()
+    assert tree(tmp_path) == before
+
+
 def tree(folder: Path) -> dict[str, bytes | None]:
     """Every entry under ``folder``: a file's bytes, None for a folder."""
     return {
@@ -321,16 +364,15 @@ def test_expert_votes_come_from_a_study_database(finished: Path, tmp_path: Path)
     from tests.study.test_create import ballots_for
 
     url = f"sqlite:///{tmp_path / 'study.db'}"
-    engine = open_database(url, create=True)
     create_study(
-        engine,
+        url,
         read_jsonl(finished / "prompts.jsonl", Prompt),
         read_jsonl(finished / "questions.jsonl", Question),
         read_jsonl(finished / "videos.jsonl", Video),
         ["ana", "ben", "cid"],
         votes=2,
     )
-    with Session(engine) as session, session.begin():
+    with Session(open_database(url)) as session, session.begin():
         tasks = session.scalars(select(schema.Task)).all()
         for task in tasks:
             submit(session, task.annotator_id, task.id, ballots_for(session, task, 5))

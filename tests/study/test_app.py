@@ -35,10 +35,10 @@ PATH = " › ".join(load_taxonomy().path(MOVE))
 def served(tmp_path: Path, database: str) -> tuple[TestClient, dict[str, str], object, Path]:
     prompts, questions, videos = records(3, ("m1", "m2"))
     media = write_media(tmp_path / "media", videos)
-    engine = open_database(database, create=True)
-    tokens = create_study(engine, prompts, questions, videos, ["ann", "bob", "cyd"], votes=2).tokens
+    made = create_study(database, prompts, questions, videos, ["ann", "bob", "cyd"], votes=2)
+    engine = open_database(database)
     client = TestClient(make_app(engine, media, secret=b"k" * 32), follow_redirects=False)
-    return client, tokens, engine, media
+    return client, made.tokens, engine, media
 
 
 def sign_in(client: TestClient, token: str) -> str:

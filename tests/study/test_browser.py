@@ -81,8 +81,9 @@ def _study(
         Question(id=f"p0/{v}", prompt_id="p0", node=MOVE, value=v, text=text + tail)
         for v, text in TEXTS.items()
     ]
-    engine = open_database(str(tmp_path / "study.db"), create=True)
-    tokens = create_study(engine, prompts, questions, videos, ["ann"], votes=1).tokens
+    database = str(tmp_path / "study.db")
+    tokens = create_study(database, prompts, questions, videos, ["ann"], votes=1).tokens
+    engine = open_database(database)
     with serving(make_app(engine, media)) as base:
         yield base, tokens["ann"], engine
 
@@ -416,6 +417,9 @@ def test_the_prompt_button_and_the_keys_keep_out_of_each_other(tmp_path: Path, p
     playing = "[...document.querySelectorAll('video')].some((v) => !v.paused)"
     with _study(tmp_path, prompt=LONG_PROMPT) as (base, token, _):
         page.goto(f"{base}/login?token={token}")
+        keys = " ".join(page.locator("#keys").inner_text().split())
+        assert keys.startswith("Keys: space play/pause (on a button reached with Tab: presses it)")
+        assert "Enter submit (on a link or button: follows or presses it)" in keys
         toggle = page.locator("#prompt-toggle")
         toggle.click()  # the mouse: space then still plays and pauses
         assert toggle.get_attribute("aria-expanded") == "true"

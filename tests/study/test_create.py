@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 pytest.importorskip("sqlalchemy")
 pytest.importorskip("alembic")
 
-from sqlalchemy import select
+from sqlalchemy import create_engine, inspect, select
 from sqlalchemy.orm import Session
 
 from scine.cli import app, main
@@ -120,24 +120,29 @@ def test_every_rated_item_gets_exactly_k_votes_from_different_annotators() -> No
 
 @pytest.fixture
 def study(database: str) -> tuple[object, dict[str, str]]:
-    engine = open_database(database, create=True)
-    made = create_study(engine, *records(), ["ann", "bob", "cyd", "dee"], votes=3, seed=1)
-    return engine, made.tokens
+    made = create_study(database, *records(), ["ann", "bob", "cyd", "dee"], votes=3, seed=1)
+    return open_database(database), made.tokens
 
 
 def test_tokens_are_stored_hashed_and_a_study_is_made_once(
-    study: tuple[object, dict[str, str]],
+    study: tuple[object, dict[str, str]], database: str
 ) -> None:
     engine, tokens = study
-    with Session(engine) as session:  # type: ignore[arg-type]
-        people = {a.name: a for a in session.scalars(select(schema.Annotator))}
-    assert set(people) == {"ann", "bob", "cyd", "dee", ADMIN}
-    assert people[ADMIN].admin
-    assert not people["ann"].admin
+
+    def people() -> dict[str, schema.Annotator]:
+        with Session(engine) as session:  # type: ignore[arg-type]
+            return {a.name: a for a in session.scalars(select(schema.Annotator))}
+
+    found = people()
+    assert set(found) == {"ann", "bob", "cyd", "dee", ADMIN}
+    assert found[ADMIN].admin
+    assert not found["ann"].admin
     for name, token in tokens.items():
-        assert people[name].token_hash == hash_token(token) != token
-    with pytest.raises(AssignmentError, match="already holds a study"):
-        create_study(engine, *records(), ["eve", "fay", "gus"])  # type: ignore[arg-type]
+        assert found[name].token_hash == hash_token(token) != token
+    refused = "already holds a study" if "://" in database else "already exists"
+    with pytest.raises(DatabaseError, match=refused):
+        create_study(database, *records(), ["eve", "fay", "gus"])
+    assert set(people()) == set(found)
 
 
 def ballots_for(session: Session, task: schema.Task, score: int | None = 4) -> list[Ballot]:
@@ -226,6 +231,7 @@ def test_cli_creates_a_study_and_exports_it(tmp_path: Path) -> None:
     assert made.exit_code == 0, made.output
     links = json.loads(made.stdout)["links"]  # nothing else on stdout
     assert "study created in" in made.stderr
+    assert leftovers(db, tmp_path) == ["study.db"]  # no temporary file or log beside it
     assert set(links) == {"ann", "bob", "cyd", ADMIN}
     assert all("/login?token=" in link for link in links.values())
     out = tmp_path / "ratings.jsonl"
@@ -234,7 +240,7 @@ def test_cli_creates_a_study_and_exports_it(tmp_path: Path) -> None:
     assert read_jsonl(out, Rating) == []
     again = runner.invoke(app, args)
     assert again.exit_code == 1
-    assert "already holds a study" in again.output
+    assert f"{db}: already exists; a study is made in a new SQLite file" in again.output
     sqlite3.connect(tmp_path / "empty.db").close()
     with pytest.raises(DatabaseError, match="no study here"):
         open_database(str(tmp_path / "empty.db"))
@@ -275,11 +281,110 @@ def test_create_refuses_the_videos_serve_would_refuse_and_writes_nothing(
     assert "'m1/p0.mp4' is not a file inside the media folder" in said[0]
     assert said[0].endswith("study serve could never show it")
     assert not (tmp_path / "study.db").exists()
-    engine = open_database(str(tmp_path / "unchecked.db"), create=True)
-    create_study(engine, prompts, questions, videos, ["ann", "bob", "cyd"], votes=1)
-    with Session(engine) as session:  # serve refuses the very same videos
+    unchecked = str(tmp_path / "unchecked.db")
+    create_study(unchecked, prompts, questions, videos, ["ann", "bob", "cyd"], votes=1)
+    with Session(open_database(unchecked)) as session:  # serve refuses the very same videos
         refused = [video for video, _ in unservable_videos(session, media)]
     assert refused == sorted(videos[n].id for n in (0, 2, 3, 4))
+
+
+def leftovers(database: str, folder: Path) -> list[str]:
+    """What a study create left behind: files of the study's SQLite database in ``folder``
+    (a temporary one included), or the tables of a PostgreSQL database."""
+    if "://" not in database:
+        return sorted(path.name for path in folder.iterdir() if "study.db" in path.name)
+    engine = create_engine(database)
+    try:
+        return inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
+
+
+def spoil(path: Path, line: int, **fields: str) -> str:
+    """Change ``fields`` on one line of a JSONL file; returns "path:line"."""
+    rows = path.read_text().splitlines()
+    rows[line - 1] = json.dumps({**json.loads(rows[line - 1]), **fields})
+    path.write_text("\n".join(rows) + "\n")
+    return f"{path}:{line}"
+
+
+def bad_input(bad: str, folder: Path, args: list[str]) -> str:
+    """Make one input of ``scine study create`` (``args``, as ``create_args`` writes them)
+    bad; returns the start of the error it should give."""
+    if bad == "prompts":
+        return spoil(folder / "prompts.jsonl", 2, split="nope") + ": Prompt field 'split'"
+    if bad == "questions":
+        return spoil(folder / "questions.jsonl", 3, value="pan_sideways") + ": field 'value'"
+    if bad == "prompt_id":
+        where = spoil(folder / "questions.jsonl", 4, prompt_id="p9")
+        return f"{where}: Question field 'prompt_id': 'p9' is not a prompt in {folder}"
+    if bad == "votes":
+        args += ["--votes", "4"]
+        return "4 votes per item need at least 4 different annotators; 3 given"
+    if bad == "gold":
+        gold = folder / "gold.jsonl"
+        gold.write_text(
+            '{"video_id": "m1/p0", "question_id": "p0/pan_left", "low": 4, "high": 5}\n'
+            '{"video_id": "m1/p1", "question_id": "p1/pan_left", "low": 5}\n'
+        )
+        args += ["--gold", str(gold)]
+        return f"{gold}:2: high: Field required"
+    if bad == "annotators":
+        args[args.index("--annotators") + 1] = str(folder / "panel.txt")
+        return f"{folder / 'panel.txt'}: cannot read: No such file or directory"
+    (folder / "people.txt").write_bytes("ann\nbob\nbé\n".encode("latin-1"))
+    return f"{folder / 'people.txt'}: not valid UTF-8 (invalid continuation byte)"
+
+
+@pytest.mark.parametrize(
+    "bad", ["prompts", "questions", "prompt_id", "votes", "gold", "annotators", "latin-1"]
+)
+def test_a_bad_input_is_named_and_leaves_no_database(
+    bad: str, database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every input is read and the study assigned before the database is touched: no
+    SQLite file, no table on PostgreSQL, so the next create starts from nothing."""
+    prompts, questions, videos = records(2)
+    write_media(tmp_path / "media", videos)
+    args = create_args(tmp_path, prompts, questions, videos)
+    args[args.index("--db") + 1] = database
+    expected = bad_input(bad, tmp_path, args)
+    with pytest.raises(SystemExit) as stopped:
+        main(args)
+    assert stopped.value.code == 1
+    assert capsys.readouterr().err.startswith(f"error: {expected}")
+    assert leftovers(database, tmp_path) == []
+
+
+def test_a_failure_while_writing_leaves_no_database(
+    database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The schema and the study are written in one transaction (a SQLite file under a
+    temporary name, moved into place once complete)."""
+
+    def broken(*args: object) -> None:
+        raise OSError("disk full")
+
+    with monkeypatch.context() as patch:
+        patch.setattr("scine.study.create._write_tasks", broken)
+        with pytest.raises(OSError, match="disk full"):
+            create_study(database, *records(), ["ann", "bob", "cyd"])
+    assert leftovers(database, tmp_path) == []
+    made = create_study(database, *records(), ["ann", "bob", "cyd"])
+    with Session(open_database(database)) as session:
+        assert session.query(schema.Task).count() == made.tasks == 6 * 2 * 3
+
+
+def test_a_sqlite_study_is_made_in_a_new_file_only(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.db"
+    notes.write_text("not a database of ours")
+    with pytest.raises(DatabaseError, match=f"{notes}: already exists"):
+        create_study(str(notes), *records(), ["ann", "bob", "cyd"])
+    assert notes.read_text() == "not a database of ours"
+    missing = tmp_path / "nowhere" / "study.db"
+    with pytest.raises(DatabaseError, match=f"{missing}: no such folder"):
+        create_study(str(missing), *records(), ["ann", "bob", "cyd"])
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["notes.db"]
 
 
 @pytest.mark.parametrize(
@@ -300,8 +405,8 @@ def test_gold_items_flag_an_annotator_who_misses_them(database: str, tmp_path: P
     gold = [
         GoldItem(video_id=f"m1/p{n}", question_id=f"p{n}/pan_left", low=4, high=5) for n in range(6)
     ]
-    engine = open_database(database, create=True)
-    create_study(engine, prompts, questions, videos, ["ann", "bob", "cyd"], votes=3, gold=gold)
+    create_study(database, prompts, questions, videos, ["ann", "bob", "cyd"], votes=3, gold=gold)
+    engine = open_database(database)
     with Session(engine) as session, session.begin():
         for task in session.scalars(select(schema.Task)).all():
             person = session.get(schema.Annotator, task.annotator_id)
@@ -317,16 +422,15 @@ def test_gold_items_flag_an_annotator_who_misses_them(database: str, tmp_path: P
     assert checks["bob"] == {"name": "bob", "answered": 6, "missed": 6, "flagged": True}
     assert checks["ann"]["missed"] == 0
     assert not checks["ann"]["flagged"]
-    stray = [GoldItem(video_id="m1/p0", question_id="p1/pan_left", low=1, high=2)]
-    with pytest.raises(AssignmentError, match="gold item 1"):
-        create_study(
-            open_database(str(tmp_path / "other.db"), create=True),
-            prompts,
-            questions,
-            videos,
-            ["a", "b", "c"],
-            gold=stray,
-        )
+    other = str(tmp_path / "other.db")
+    stray = GoldItem(video_id="m1/p0", question_id="p1/pan_left", low=1, high=2)
+    for wrong, said in (
+        ([stray], "gold item 1: m1/p0 / p1/pan_left is not a video and a question of the same"),
+        ([*gold[:2], gold[0]], r"gold item 3: .* has a known answer already \(gold item 1\)"),
+    ):
+        with pytest.raises(AssignmentError, match=said):
+            create_study(other, prompts, questions, videos, ["a", "b"], votes=1, gold=wrong)
+    assert not (tmp_path / "other.db").exists()
 
 
 def test_a_gold_file_names_its_bad_line(tmp_path: Path) -> None:
@@ -339,15 +443,26 @@ def test_a_gold_file_names_its_bad_line(tmp_path: Path) -> None:
         GoldError, match=r"gold.jsonl:2: high: Input should be less than or equal to 5"
     ):
         read_gold(path)
+    path.write_bytes(b'{"note": "\xe9"}\n')
+    with pytest.raises(GoldError, match=r"gold.jsonl: not valid UTF-8"):
+        read_gold(path)
+    with pytest.raises(GoldError, match=r"absent.jsonl: cannot read: No such file"):
+        read_gold(tmp_path / "absent.jsonl")
 
 
 def test_background_checkpoints_empty_the_write_ahead_log(tmp_path: Path) -> None:
-    engine = open_database(str(tmp_path / "study.db"), create=True)
+    database = str(tmp_path / "study.db")
+    create_study(database, *records(), ["ann", "bob", "cyd"])
+    assert not (tmp_path / "study.db-wal").exists()  # the new file holds everything
+    engine = open_database(database)
     with checkpoint_in_background(engine, every=0.05):
-        create_study(engine, *records(), ["ann", "bob", "cyd"])
+        with Session(engine) as session, session.begin():
+            for task in session.scalars(select(schema.Task)).all():
+                submit(session, task.annotator_id, task.id, ballots_for(session, task))
         with engine.connect() as connection:
             assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
         assert (tmp_path / "study.db-wal").stat().st_size > 0
     assert (tmp_path / "study.db-wal").stat().st_size == 0  # checkpointed and truncated
     with Session(engine) as session:
         assert session.query(schema.Task).count() == 6 * 2 * 3  # prompts x comparisons x votes
+        assert session.query(schema.Vote).count() == 6 * 2 * 3 * 4  # 2 videos x 2 questions

@@ -28,8 +28,9 @@ MAIL_HOST = "mail.test"
 def invitation(tmp_path: Path) -> Iterator[str]:
     """The app served on 127.0.0.1; yields an annotator's invitation link."""
     prompts, questions, videos = records(1, ("m1", "m2"))
-    engine = open_database(str(tmp_path / "study.db"), create=True)
-    token = create_study(engine, prompts, questions, videos, ["ann"], votes=1).tokens["ann"]
+    database = str(tmp_path / "study.db")
+    token = create_study(database, prompts, questions, videos, ["ann"], votes=1).tokens["ann"]
+    engine = open_database(database)
     with serving(make_app(engine, tmp_path)) as base:
         yield f"{base}/login?token={token}"
 

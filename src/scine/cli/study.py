@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -55,37 +56,30 @@ def create_command(
     from scine.study.access import servable_from
     from scine.study.assign import AssignmentError
     from scine.study.create import create_study, unplayable
-    from scine.study.database import open_database
+    from scine.study.database import DatabaseError
     from scine.study.gold import GoldError, read_gold
 
     taxonomy = load_taxonomy()
-    video_records = read_records(videos, Video, checks={"path": servable_from(_folder(media))})
-    odd = unplayable(video_records)
-    if odd:
-        shown = ", ".join(f"{video} ({codec})" for video, codec in odd[:5])
-        error_console.print(
-            f"[yellow]warning[/] {len(odd)} video(s) are in a codec browsers may not play: "
-            f"{shown}{' ...' if len(odd) > 5 else ''}; re-encode them as H.264 (e.g. ffmpeg -i "
-            "IN -c:v libx264 -pix_fmt yuv420p OUT.mp4) and import them again",
-            soft_wrap=True,
-        )
-    names = [
-        line.strip()
-        for line in annotators.read_text(encoding="utf-8").splitlines()
-        if line.strip() and not line.lstrip().startswith("#")
-    ]
+    prompt_records = read_records(prompts, Prompt, taxonomy)
+    of_a_prompt = {"prompt_id": _among(prompt_records, prompts)}
+    question_records = read_records(questions, Question, taxonomy, checks=of_a_prompt)
+    video_records = read_records(
+        videos, Video, checks={**of_a_prompt, "path": servable_from(_folder(media))}
+    )
+    _warn_unplayable(unplayable(video_records))
+    names = _annotator_names(annotators)
     try:
         made = create_study(
-            open_database(db, create=True),
-            read_records(prompts, Prompt, taxonomy),
-            read_records(questions, Question, taxonomy),
+            db,
+            prompt_records,
+            question_records,
             video_records,
             names,
             votes=votes,
             seed=seed,
             gold=read_gold(gold) if gold else (),
         )
-    except (AssignmentError, GoldError) as exc:
+    except (AssignmentError, GoldError, DatabaseError) as exc:
         fail(str(exc))
     links = {name: f"{url.rstrip('/')}/login?token={token}" for name, token in made.tokens.items()}
     if as_json:
@@ -161,6 +155,37 @@ def serve_command(
         port=port,
         log_level="warning",
     )
+
+
+def _among(prompts: list[Prompt], file: Path) -> Callable[[str], str | None]:
+    """A check of a prompt id: what is wrong when it is none of ``prompts`` (read from
+    ``file``), else None."""
+    known = {prompt.id for prompt in prompts}
+    return lambda id_: None if id_ in known else f"{id_!r} is not a prompt in {file}"
+
+
+def _warn_unplayable(odd: list[tuple[str, str]]) -> None:
+    """Warn of the videos (id, codec) in a codec browsers may not play."""
+    if not odd:
+        return
+    shown = ", ".join(f"{video} ({codec})" for video, codec in odd[:5])
+    error_console.print(
+        f"[yellow]warning[/] {len(odd)} video(s) are in a codec browsers may not play: "
+        f"{shown}{' ...' if len(odd) > 5 else ''}; re-encode them as H.264 (e.g. ffmpeg -i "
+        "IN -c:v libx264 -pix_fmt yuv420p OUT.mp4) and import them again",
+        soft_wrap=True,
+    )
+
+
+def _annotator_names(path: Path) -> list[str]:
+    """The names in an annotators file: one a line, blank lines and ``#`` comments skipped."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        fail(f"{path}: cannot read: {exc.strerror or exc}")
+    except UnicodeDecodeError as exc:
+        fail(f"{path}: not valid UTF-8 ({exc.reason})")
+    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
 
 
 def _folder(path: Path) -> Path:

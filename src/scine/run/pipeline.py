@@ -16,7 +16,8 @@ The run folder ``DIR``:
   so an interrupted first run resumes too), and each stage's record.
 
 ``DIR`` must be new, empty or a run folder: any other folder is refused untouched (the
-stages would write among its files, and ``analyze`` replaces ``analysis/`` wholesale).
+stages would write among its files, and ``analyze`` replaces ``analysis/`` wholesale), and
+so is one the system does not let the run make, read or write in.
 
 Within a stage, work resumes too: generation skips finished videos and raters read their
 answer caches (``DIR/cache``).
@@ -176,15 +177,34 @@ def _claim(out: Path) -> None:
         out.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
         raise RunError(f"--out {out}: a file is in the way of the run folder") from None
-    entries = sorted(path.name for path in out.iterdir())
-    if entries and not is_run_folder(out, STAGES):
+    except OSError as exc:
+        raise _unusable(out, "make", exc) from None
+    try:
+        entries = sorted(path.name for path in out.iterdir())
+        claimed = is_run_folder(out, STAGES)
+    except OSError as exc:
+        raise _unusable(out, "read", exc) from None
+    if entries and not claimed:
         shown = ", ".join(entries[:SHOWN])
         more = f" and {len(entries) - SHOWN} more" if len(entries) > SHOWN else ""
         raise RunError(
             f"--out {out}: the folder is not empty ({shown}{more}) and is not a scine run "
             f"(no {STATE}/{MARKER}); choose an empty or new folder"
         )
-    mark_run_folder(out)
+    try:
+        mark_run_folder(out)
+    except OSError as exc:
+        raise _unusable(out, "write in", exc) from None
+
+
+def _unusable(out: Path, doing: str, exc: OSError) -> RunError:
+    """The error for a run folder the system did not let the run ``doing`` ("make", "read"
+    or "write in"), naming the path refused too when it is another (a parent, the marker)."""
+    refused = f" ({exc.filename})" if exc.filename and Path(exc.filename) != out else ""
+    return RunError(
+        f"--out {out}: cannot {doing} the folder: {exc.strerror or exc}{refused}; choose a "
+        "folder you can read and write"
+    )
 
 
 _Body = Callable[[_Run], list[Path]]

@@ -4,6 +4,7 @@ a run folder: ``DIR/.run/scine-run.json``, written before the first stage writes
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -73,13 +74,23 @@ def is_run_folder(root: Path, stages: Sequence[str]) -> bool:
 
 
 def mark_run_folder(root: Path) -> None:
-    """Mark ``root`` as a scine run folder (once; an existing marker is kept)."""
+    """Mark ``root`` as a scine run folder (once; an existing marker is kept). A marker that
+    cannot be written is not left half-made, nor the ``.run`` folder made for it (which
+    would make the folder look like another tool's)."""
     marker = root / STATE / MARKER
     if marker.is_file():
         return
+    made = not marker.parent.is_dir()
     marker.parent.mkdir(parents=True, exist_ok=True)
     record = {"made_by": "scine run", "scine_version": __version__}
-    marker.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    try:
+        marker.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    except OSError:
+        with contextlib.suppress(OSError):
+            marker.unlink(missing_ok=True)
+            if made:
+                marker.parent.rmdir()
+        raise
 
 
 def run_name(root: Path, path: Path) -> str:

@@ -9,14 +9,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from scine.records import Prompt, Question, Video
 from scine.taxonomy import load_taxonomy
 
 from . import schema
-from .assign import AssignmentError, comparisons, plan_tasks
+from .assign import AssignmentError, Comparison, PlannedTask, comparisons, plan_tasks
+from .database import DatabaseError, new_database
 from .gold import GoldItem
 
 __all__ = ["ADMIN", "BROWSER_CODECS", "CreatedStudy", "create_study", "hash_token", "unplayable"]
@@ -57,7 +58,7 @@ def hash_token(token: str) -> str:
 
 
 def create_study(
-    engine: Engine,
+    database: str,
     prompts: Sequence[Prompt],
     questions: Sequence[Question],
     videos: Sequence[Video],
@@ -68,10 +69,48 @@ def create_study(
     name: str = "SCINE study",
     gold: Sequence[GoldItem] = (),
 ) -> CreatedStudy:
-    """Write the study into an empty, migrated database; every video's and question's
-    prompt must be among ``prompts``; prompts with a single video are left out (listed).
-    ``gold``: known answers, each on a video and a question of the same prompt."""
+    """Make the study in a new database (a URL, or the path of a SQLite file that is not
+    there yet): every video's and question's prompt must be among ``prompts``; prompts with
+    a single video are left out (listed). ``gold``: known answers, each on a video and a
+    question of the same prompt. Everything is checked and assigned before the database is
+    touched, and written in one transaction (see ``new_database``)."""
     names = [a.strip() for a in annotators if a.strip()]
+    found, alone = _checked_comparisons(prompts, questions, videos, names, gold)
+    per_prompt = Counter(q.prompt_id for q in questions)
+    planned = plan_tasks(found, per_prompt, names, votes=votes, seed=seed)
+    tokens = {person: secrets.token_urlsafe(24) for person in [*names, ADMIN]}
+    with new_database(database) as connection, Session(bind=connection) as session:
+        if session.scalar(select(schema.Study.id)) is not None:
+            raise DatabaseError("this database already holds a study")
+        session.add(
+            schema.Study(
+                name=name,
+                votes_per_item=votes,
+                seed=seed,
+                taxonomy=load_taxonomy().version,
+                created=datetime.now(UTC),
+            )
+        )
+        people = _write_annotators(session, tokens)
+        _write_records(session, prompts, questions, videos, gold)
+        _write_tasks(session, planned, people)
+    return CreatedStudy(
+        tokens=tokens,
+        tasks=len(planned),
+        comparisons=len(found),
+        tasks_per_annotator=dict(Counter(t.annotator for t in planned)),
+        prompts_left_out=alone,
+    )
+
+
+def _checked_comparisons(
+    prompts: Sequence[Prompt],
+    questions: Sequence[Question],
+    videos: Sequence[Video],
+    names: Sequence[str],
+    gold: Sequence[GoldItem],
+) -> tuple[list[Comparison], list[str]]:
+    """The study's comparisons and the prompts left out, once the records fit together."""
     repeated = [n for n, count in Counter(names).items() if count > 1]
     if repeated or ADMIN in names:
         raise AssignmentError(
@@ -83,85 +122,86 @@ def create_study(
         raise AssignmentError(f"videos or questions of unknown prompts: {', '.join(strays[:5])}")
     _check_gold(gold, videos, questions)
     found, alone = comparisons(videos)
-    per_prompt = Counter(q.prompt_id for q in questions)
-    unasked = sorted({c.prompt_id for c in found} - set(per_prompt))
+    unasked = sorted({c.prompt_id for c in found} - {q.prompt_id for q in questions})
     if unasked:
         raise AssignmentError(f"prompts with videos but no questions: {', '.join(unasked[:5])}")
-    planned = plan_tasks(found, per_prompt, names, votes=votes, seed=seed)
-    tokens = {person: secrets.token_urlsafe(24) for person in [*names, ADMIN]}
-    with Session(engine) as session, session.begin():
-        if session.scalar(select(schema.Study.id)) is not None:
-            raise AssignmentError("this database already holds a study")
+    return found, alone
+
+
+def _write_annotators(session: Session, tokens: dict[str, str]) -> dict[str, schema.Annotator]:
+    """The annotators (and the admin), each with the hash of their token, by name."""
+    people = {
+        person: schema.Annotator(name=person, token_hash=hash_token(token), admin=person == ADMIN)
+        for person, token in tokens.items()
+    }
+    session.add_all(people.values())
+    session.flush()
+    return people
+
+
+def _write_records(
+    session: Session,
+    prompts: Sequence[Prompt],
+    questions: Sequence[Question],
+    videos: Sequence[Video],
+    gold: Sequence[GoldItem],
+) -> None:
+    """Prompts, questions (in their order within each prompt), videos and gold answers."""
+    session.add_all(schema.Prompt(id=p.id, text=p.text) for p in prompts)
+    session.flush()
+    order = Counter[str]()
+    for question in questions:
         session.add(
-            schema.Study(
-                name=name,
-                votes_per_item=votes,
-                seed=seed,
-                taxonomy=load_taxonomy().version,
-                created=datetime.now(UTC),
+            schema.Question(
+                id=question.id,
+                prompt_id=question.prompt_id,
+                node=question.node,
+                value=question.value,
+                text=question.text,
+                position=order[question.prompt_id],
             )
         )
-        people = {
-            person: schema.Annotator(
-                name=person, token_hash=hash_token(token), admin=person == ADMIN
-            )
-            for person, token in tokens.items()
-        }
-        session.add_all(people.values())
-        session.add_all(schema.Prompt(id=p.id, text=p.text) for p in prompts)
-        session.flush()
-        order = Counter[str]()
-        for question in questions:
-            session.add(
-                schema.Question(
-                    id=question.id,
-                    prompt_id=question.prompt_id,
-                    node=question.node,
-                    value=question.value,
-                    text=question.text,
-                    position=order[question.prompt_id],
-                )
-            )
-            order[question.prompt_id] += 1
-        session.add_all(
-            schema.Video(id=v.id, prompt_id=v.prompt_id, model=v.model, seed=v.seed, path=v.path)
-            for v in videos
-        )
-        session.flush()  # gold answers refer to the videos and questions
-        session.add_all(
-            schema.GoldAnswer(
-                video_id=g.video_id, question_id=g.question_id, low=g.low, high=g.high, note=g.note
-            )
-            for g in gold
-        )
-        session.flush()
-        session.add_all(
-            schema.Task(
-                annotator_id=people[task.annotator].id,
-                prompt_id=task.prompt_id,
-                left_video_id=task.left,
-                right_video_id=task.right,
-                rate_left=task.rate_left,
-                rate_right=task.rate_right,
-                position=task.position,
-            )
-            for task in planned
-        )
-    return CreatedStudy(
-        tokens=tokens,
-        tasks=len(planned),
-        comparisons=len(found),
-        tasks_per_annotator=dict(Counter(t.annotator for t in planned)),
-        prompts_left_out=alone,
+        order[question.prompt_id] += 1
+    session.add_all(
+        schema.Video(id=v.id, prompt_id=v.prompt_id, model=v.model, seed=v.seed, path=v.path)
+        for v in videos
     )
+    session.flush()  # gold answers refer to the videos and questions
+    session.add_all(
+        schema.GoldAnswer(
+            video_id=g.video_id, question_id=g.question_id, low=g.low, high=g.high, note=g.note
+        )
+        for g in gold
+    )
+    session.flush()
+
+
+def _write_tasks(
+    session: Session, planned: Sequence[PlannedTask], people: dict[str, schema.Annotator]
+) -> None:
+    """Every annotator's queue of tasks."""
+    session.add_all(
+        schema.Task(
+            annotator_id=people[task.annotator].id,
+            prompt_id=task.prompt_id,
+            left_video_id=task.left,
+            right_video_id=task.right,
+            rate_left=task.rate_left,
+            rate_right=task.rate_right,
+            position=task.position,
+        )
+        for task in planned
+    )
+    session.flush()
 
 
 def _check_gold(
     gold: Sequence[GoldItem], videos: Sequence[Video], questions: Sequence[Question]
 ) -> None:
-    """Every gold item on a known video and a question of that video's prompt."""
+    """Every gold item on a known video and a question of that video's prompt, once."""
     prompt_of_video = {v.id: v.prompt_id for v in videos}
     prompt_of_question = {q.id: q.prompt_id for q in questions}
+    first: dict[tuple[str, str], int] = {}
     for number, item in enumerate(gold, start=1):
         video = prompt_of_video.get(item.video_id)
         question = prompt_of_question.get(item.question_id)
@@ -169,4 +209,10 @@ def _check_gold(
             raise AssignmentError(
                 f"gold item {number}: {item.video_id} / {item.question_id} is not a video and a "
                 "question of the same prompt in this study"
+            )
+        seen = first.setdefault((item.video_id, item.question_id), number)
+        if seen != number:
+            raise AssignmentError(
+                f"gold item {number}: {item.video_id} / {item.question_id} has a known answer "
+                f"already (gold item {seen})"
             )

@@ -1,8 +1,9 @@
-"""Opening the study database: SQLite (WAL) by path or URL, PostgreSQL by URL; migrated
-to the newest schema with Alembic."""
+"""The study database: SQLite (WAL) by path or URL, PostgreSQL by URL; made new (migrated
+to the newest schema with Alembic) and written in one transaction, or opened."""
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,9 +11,16 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect, make_url
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, make_url
 
-__all__ = ["DatabaseError", "checkpoint_in_background", "database_url", "migrate", "open_database"]
+__all__ = [
+    "DatabaseError",
+    "checkpoint_in_background",
+    "database_url",
+    "migrate",
+    "new_database",
+    "open_database",
+]
 
 
 class DatabaseError(ValueError):
@@ -24,35 +32,96 @@ def database_url(url_or_path: str) -> str:
     return url_or_path if "://" in url_or_path else f"sqlite:///{url_or_path}"
 
 
-def open_database(url_or_path: str, *, create: bool = False) -> Engine:
-    """An engine on the study database, migrated when ``create``; otherwise it must
-    already hold a study (``scine study create`` makes one), and a SQLite file that is not
-    there is an error rather than made empty."""
+def open_database(url_or_path: str) -> Engine:
+    """An engine on a study database (``scine study create`` makes one with
+    ``new_database``); a SQLite file that is not there is an error rather than made empty."""
     url = database_url(url_or_path)
-    file = make_url(url).database if url.startswith("sqlite") else None
-    if not create and file and file != ":memory:" and not Path(file).is_file():
+    file = _sqlite_file(url)
+    if file is not None and not file.is_file():
         raise DatabaseError(f"{file}: no such SQLite file; make the study with scine study create")
-    # a server's connections can drop (a restart); a SQLite file's cannot
-    engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
-    if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_settings)
-    if create:
-        migrate(engine)
-    elif not inspect(engine).has_table("study"):
+    engine = _engine(url)
+    if not inspect(engine).has_table("study"):
         raise DatabaseError(f"{url}: no study here; make one with scine study create")
     return engine
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest migration."""
+@contextmanager
+def new_database(url_or_path: str) -> Iterator[Connection]:
+    """One transaction on the database a new study goes into, migrated to the newest
+    schema, committed when the block ends and rolled back when it raises. A SQLite file must
+    not exist yet: it is made under a temporary name beside its path and moved there only
+    once committed, so that a failure leaves no file behind."""
+    url = database_url(url_or_path)
+    file = _sqlite_file(url)
+    if file is None:
+        with _migrated(url) as connection:
+            yield connection
+        return
+    _check_new_file(file)
+    temporary = file.with_name(f".{file.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        with _migrated(database_url(str(temporary))) as connection:
+            yield connection
+        _check_new_file(file)
+        temporary.rename(file)
+    finally:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{temporary}{suffix}").unlink(missing_ok=True)
+
+
+@contextmanager
+def _migrated(url: str) -> Iterator[Connection]:
+    """One transaction on ``url``, the migrations first; the engine is closed after it (a
+    SQLite file's write-ahead log checkpointed into the file first, so the file is whole)."""
+    engine = _engine(url)
+    try:
+        with engine.begin() as connection:
+            migrate(connection)
+            yield connection
+        if engine.dialect.name == "sqlite":
+            with engine.connect() as connection:
+                connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        engine.dispose()
+
+
+def migrate(connection: Connection) -> None:
+    """Bring the schema to the newest migration, in the connection's transaction."""
     from alembic import command
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(resources.files("scine.study") / "migrations"))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL; None for a server's URL or an in-memory database."""
+    if not url.startswith("sqlite"):
+        return None
+    database = make_url(url).database
+    return Path(database) if database and database != ":memory:" else None
+
+
+def _check_new_file(file: Path) -> None:
+    """A new SQLite file can go to ``file``: its folder is there and it is not."""
+    if file.exists():
+        raise DatabaseError(
+            f"{file}: already exists; a study is made in a new SQLite file (remove this one "
+            "or choose another path)"
+        )
+    if not file.parent.is_dir():
+        raise DatabaseError(f"{file}: no such folder {file.parent}")
+
+
+def _engine(url: str) -> Engine:
+    """An engine on ``url``; SQLite connections get ``_sqlite_settings``."""
+    # a server's connections can drop (a restart); a SQLite file's cannot
+    engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_settings)
+    return engine
 
 
 def _sqlite_settings(connection: Any, _record: Any) -> None:

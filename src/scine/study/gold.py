@@ -50,7 +50,12 @@ class GoldItem(BaseModel):
 def read_gold(path: str | Path) -> list[GoldItem]:
     """Gold items from a JSONL file; a bad line is an error naming the line and field."""
     items = []
-    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise GoldError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise GoldError(f"{path}: not valid UTF-8 ({exc.reason})") from exc
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
