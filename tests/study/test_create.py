@@ -25,6 +25,7 @@ from scine.study.create import ADMIN, create_study, hash_token, unplayable
 from scine.study.database import DatabaseError, checkpoint_in_background, open_database
 from scine.study.gold import GoldError, GoldItem, gold_checks, read_gold
 from scine.study.votes import Ballot, NotYourTask, SubmissionError, export_ratings, submit
+from tests.ports import free_port
 
 MOVE = "camera.trajectory.movement"
 runner = CliRunner()
@@ -466,3 +467,46 @@ def test_background_checkpoints_empty_the_write_ahead_log(tmp_path: Path) -> Non
     with Session(engine) as session:
         assert session.query(schema.Task).count() == 6 * 2 * 3  # prompts x comparisons x votes
         assert session.query(schema.Vote).count() == 6 * 2 * 3 * 4  # 2 videos x 2 questions
+
+
+UNUSABLE = [
+    (
+        f"postgresql+psycopg://ann:secret@127.0.0.1:{free_port()}/scine",
+        "postgresql+psycopg://ann:***@127.0.0.1:",
+        "cannot connect: connection failed",
+    ),
+    ("nosuch://host/scine", "nosuch://host/scine", "not a database scine can open here"),
+]
+
+
+@pytest.mark.parametrize(("url", "shown", "reason"), UNUSABLE)
+@pytest.mark.parametrize("command", ["create", "export", "serve"])
+def test_a_database_that_cannot_be_reached_is_named_without_its_password(
+    command: str, url: str, shown: str, reason: str, tmp_path: Path
+) -> None:
+    prompts, questions, videos = records(2)
+    files = {"prompts": prompts, "questions": questions, "videos": videos}
+    for name, rows in files.items():
+        write_jsonl(tmp_path / f"{name}.jsonl", rows)
+    write_media(tmp_path, videos)
+    inputs = [f"--{name}={tmp_path / f'{name}.jsonl'}" for name in files]
+    (tmp_path / "annotators.txt").write_text("ann\nbob\ncyd\n")
+    arguments = {
+        "create": [*inputs, f"--annotators={tmp_path / 'annotators.txt'}", f"--media={tmp_path}"],
+        "export": ["--out", str(tmp_path / "ratings.jsonl")],
+        "serve": ["--media", str(tmp_path)],
+    }[command]
+    outcome = runner.invoke(app, ["study", command, "--db", url, *arguments])
+    assert outcome.exit_code == 1, outcome.output
+    assert outcome.exception is None or isinstance(outcome.exception, SystemExit)
+    assert f"error: {shown}" in outcome.stderr
+    assert reason in outcome.stderr
+    assert "secret" not in outcome.output
+
+
+def test_a_file_that_is_no_database_is_named(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.db"
+    notes.write_text("shot list\n")
+    with pytest.raises(DatabaseError, match=r"notes\.db: cannot connect: file is not a database"):
+        open_database(str(notes))
+    assert notes.read_text() == "shot list\n"

@@ -11,7 +11,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, make_url
+from sqlalchemy import URL, Connection, Engine, create_engine, event, inspect, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
 
 __all__ = [
     "DatabaseError",
@@ -40,7 +41,9 @@ def open_database(url_or_path: str) -> Engine:
     if file is not None and not file.is_file():
         raise DatabaseError(f"{file}: no such SQLite file; make the study with scine study create")
     engine = _engine(url)
-    if not inspect(engine).has_table("study"):
+    with _connect(engine) as connection:
+        has_study = inspect(connection).has_table("study")
+    if not has_study:
         raise DatabaseError(f"{url}: no study here; make one with scine study create")
     return engine
 
@@ -75,7 +78,7 @@ def _migrated(url: str) -> Iterator[Connection]:
     SQLite file's write-ahead log checkpointed into the file first, so the file is whole)."""
     engine = _engine(url)
     try:
-        with engine.begin() as connection:
+        with _connect(engine) as connection, connection.begin():
             migrate(connection)
             yield connection
         if engine.dialect.name == "sqlite":
@@ -116,12 +119,40 @@ def _check_new_file(file: Path) -> None:
 
 
 def _engine(url: str) -> Engine:
-    """An engine on ``url``; SQLite connections get ``_sqlite_settings``."""
-    # a server's connections can drop (a restart); a SQLite file's cannot
-    engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
+    """An engine on ``url``; SQLite connections get ``_sqlite_settings``. A URL of no
+    database SQLAlchemy can open here (an unknown scheme, a driver not installed) is a
+    ``DatabaseError``."""
+    try:
+        # a server's connections can drop (a restart); a SQLite file's cannot
+        engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
+    except (ArgumentError, ImportError) as exc:
+        raise DatabaseError(f"{_shown(url)}: not a database scine can open here ({exc})") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_settings)
     return engine
+
+
+def _connect(engine: Engine) -> Connection:
+    """A connection to the engine's database; one that cannot be made (no server there,
+    refused credentials, a file that is no SQLite database) is a ``DatabaseError``."""
+    try:
+        return engine.connect()
+    except DBAPIError as exc:
+        raise DatabaseError(f"{_shown(engine.url)}: cannot connect: {_reason(exc)}") from None
+
+
+def _reason(exc: DBAPIError) -> str:
+    """The first line of what the database driver said."""
+    said = str(exc.orig if exc.orig is not None else exc).strip()
+    return said.splitlines()[0] if said else type(exc.orig).__name__
+
+
+def _shown(url: str | URL) -> str:
+    """``url`` as an error shows it: its password hidden (as given if it cannot be read)."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return str(url)
 
 
 def _sqlite_settings(connection: Any, _record: Any) -> None:
