@@ -16,11 +16,16 @@ runner = CliRunner()
 @pytest.mark.parametrize(
     ("command", "option", "default"),
     [
+        (["judge", "run"], "--fps", "2.0"),
+        (["judge", "run"], "--camera-fps", "--fps"),
+        (["judge", "run"], "--max-pixels", "200704"),
         (["judge", "run"], "--batch", "1; openai: --concurrency"),
+        (["judge", "run"], "--question-batch", "16"),
         (["judge", "run"], "--frames-as", "video"),
         (["judge", "run"], "--concurrency", "16"),
         (["judge", "run"], "--timeout", "120"),
         (["judge", "run"], "--retries", "4"),
+        (["judge", "run"], "--workers", "probes: one per CPU; VLMs: 2"),
         (["reward", "train"], "--lora-rank", "16"),
     ],
 )

@@ -326,6 +326,7 @@ def test_a_served_judge_fills_its_concurrency_and_caches_per_frame_format(
         first = rate_videos("openai:m", videos, questions, prompts, study, options, cache)
         assert server.peak_in_flight == 5  # every question of the three videos at once
         assert first.details["frames_as"] == "video"
+        assert first.details["sampling"]["default"]["fps"] == 2.0  # not given: the default
         as_images = JudgeOptions(base_url=server.base_url, max_pixels=56 * 84, frames_as="images")
         second = rate_videos("openai:m", videos, questions, prompts, study, as_images, cache)
         assert second.details["counts"]["answers_from_cache"] == 0
@@ -333,10 +334,9 @@ def test_a_served_judge_fills_its_concurrency_and_caches_per_frame_format(
         assert again.details["counts"]["answers_from_cache"] == 5
 
 
-def test_cli_refuses_what_it_cannot_do_before_any_work(
-    folder: Path, study: Path, tmp_path: Path
-) -> None:
-    for out, extra, said in [
+@pytest.mark.parametrize(
+    ("out", "extra", "said"),
+    [
         ("r.parquet", [], "name a .jsonl file"),
         ("r.jsonl", ["--base-url", "http://127.0.0.1:9/v1"], "--base-url is for an openai: judge"),
         ("r.jsonl", ["--judge", "openai: "], "judge 'openai: ': expected"),
@@ -348,11 +348,46 @@ def test_cli_refuses_what_it_cannot_do_before_any_work(
         ),
         ("r.jsonl", ["--judge", "probes", "--timeout", "9"], "--timeout is for an openai: judge"),
         ("r.jsonl", ["--judge", "openai:m", "--frames-as", "gif"], "--frames-as 'gif': expected"),
-    ]:
-        result = runner.invoke(app, [*judge_args(folder, study, tmp_path / out), *extra])
-        assert result.exit_code == 1, result.output
-        assert said in " ".join(result.output.split())
-    assert not (tmp_path / "judge-cache.sqlite").exists()
+        (
+            "r.jsonl",
+            ["--judge", "probes", "--fps", "2", "--camera-fps", "4"],
+            "--fps, --camera-fps and --max-pixels are for a qwen: or openai: judge, not probes",
+        ),
+        (
+            "r.jsonl",
+            ["--judge", "probes", "--batch", "1"],
+            "--batch is for a qwen:, openai: or reward: judge, not probes",
+        ),
+        (
+            "r.jsonl",
+            ["--judge", "probes", "--question-batch", "16"],
+            "--question-batch is for a qwen: or reward: judge, not probes",
+        ),
+        (
+            "r.jsonl",
+            ["--judge", "probes", "--prompts", "p.jsonl"],
+            "--max-pixels is for a qwen: or openai: judge, not probes; --prompts is for a "
+            "qwen:, openai: or reward: judge, not probes",
+        ),
+        (
+            "r.jsonl",
+            ["--judge", "openai:m", "--question-batch", "16"],
+            "--question-batch is for a qwen: or reward: judge, not openai",
+        ),
+        (
+            "r.jsonl",
+            ["--judge", "reward:ckpt", "--fps", "2", "--camera-fps", "4"],
+            "--fps, --camera-fps and --max-pixels are for a qwen: or openai: judge, not reward",
+        ),
+    ],
+)
+def test_cli_refuses_what_it_cannot_do_before_any_work(
+    folder: Path, study: Path, tmp_path: Path, out: str, extra: list[str], said: str
+) -> None:
+    result = runner.invoke(app, [*judge_args(folder, study, tmp_path / out), *extra])
+    assert result.exit_code == 1, result.output
+    assert said in " ".join(result.output.split())
+    assert not list(tmp_path.glob("*.sqlite"))
 
 
 def test_cli_lists_questions_no_video_is_asked(folder: Path, study: Path, tmp_path: Path) -> None:

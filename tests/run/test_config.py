@@ -49,6 +49,26 @@ def test_the_written_configuration_reads_back_the_same(tmp_path: Path) -> None:
             "evaluators.0: Value error, base_url is for an openai: judge, not probes",
         ),
         (
+            "[[evaluators]]\nfps = 2.0\ncamera_fps = 4.0\nmax_pixels = 200704\n",
+            "evaluators.0: Value error, fps, camera_fps and max_pixels are for a qwen: or "
+            "openai: judge, not probes",
+        ),
+        (
+            "[[evaluators]]\nbatch = 1\nquestion_batch = 16\n",
+            "evaluators.0: Value error, batch is for a qwen:, openai: or reward: judge, not "
+            "probes; question_batch is for a qwen: or reward: judge, not probes",
+        ),
+        (
+            "[[evaluators]]\njudge = 'openai:m'\nquestion_batch = 16\n",
+            "evaluators.0: Value error, question_batch is for a qwen: or reward: judge, not openai",
+        ),
+        (
+            "[[evaluators]]\njudge = 'reward:ckpt'\nfps = 2.0\ncamera_fps = 4.0\n"
+            "max_pixels = 784\n",
+            "evaluators.0: Value error, fps, camera_fps and max_pixels are for a qwen: or "
+            "openai: judge, not reward",
+        ),
+        (
             "[[models]]\nname = 'synth-good'\n[[models]]\nname = 'synth-good'\n",
             "models: synth-good named twice",
         ),

@@ -46,14 +46,28 @@ def run_command(
     base_url: Annotated[
         str | None, typer.Option("--base-url", help="openai: the server's URL (e.g. vLLM's).")
     ] = None,
-    fps: Annotated[float, typer.Option("--fps", min=0.01, help="VLMs: frames a second.")] = 2.0,
+    fps: Annotated[
+        float | None,
+        typer.Option("--fps", min=0.01, help="qwen:, openai: frames a second.", show_default="2.0"),
+    ] = None,
     camera_fps: Annotated[
         float | None,
-        typer.Option("--camera-fps", min=0.01, help="VLMs: frames a second on Camera questions."),
+        typer.Option(
+            "--camera-fps",
+            min=0.01,
+            help="qwen:, openai: frames a second on Camera questions.",
+            show_default="--fps",
+        ),
     ] = None,
     max_pixels: Annotated[
-        int, typer.Option("--max-pixels", min=784, help="VLMs: pixels of a frame, at most.")
-    ] = 448 * 448,
+        int | None,
+        typer.Option(
+            "--max-pixels",
+            min=784,
+            help="qwen:, openai: pixels of a frame, at most.",
+            show_default="200704",
+        ),
+    ] = None,
     batch: Annotated[
         int | None,
         typer.Option(
@@ -64,8 +78,14 @@ def run_command(
         ),
     ] = None,
     question_batch: Annotated[
-        int, typer.Option("--question-batch", min=1, help="qwen: questions run at once.")
-    ] = 16,
+        int | None,
+        typer.Option(
+            "--question-batch",
+            min=1,
+            help="qwen:, reward: questions run at once.",
+            show_default="16",
+        ),
+    ] = None,
     frames_as: Annotated[
         str | None,
         typer.Option(
@@ -89,7 +109,13 @@ def run_command(
         ),
     ] = None,
     workers: Annotated[
-        int | None, typer.Option("--workers", min=1, help="Videos decoded at once.")
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="Videos decoded at once.",
+            show_default="probes: one per CPU; VLMs: 2",
+        ),
     ] = None,
     cache: Annotated[
         Path | None,
@@ -114,8 +140,9 @@ def run_command(
 
     ``--judge probes``: the measured probes answer the questions on the leaves they read;
     every other question is an abstention. ``--judge qwen:MODEL`` runs Qwen2.5-VL here (on
-    the GPUs if there are any); ``--judge openai:MODEL`` asks an OpenAI-compatible server
-    (the options marked openai: are for it alone; another judge refuses them).
+    the GPUs if there are any); ``--judge openai:MODEL`` asks an OpenAI-compatible server;
+    ``--judge reward:CHECKPOINT`` is a trained evaluator. An option marked with judges
+    (VLMs: qwen:, openai:, reward:) is for them alone; another judge refuses it.
     A VLM's score is its expected rating under its probabilities of the answers 1 to 5.
     Answers are cached as soon as they are made, so an interrupted run resumes. Counts,
     failures and throughput go to ``<out>.report.json``. ``--prompt-swap N`` rates N videos
@@ -141,7 +168,7 @@ def run_command(
         workers=workers,
     )
     try:
-        check_judge(judge, options)
+        check_judge(judge, options, others=[] if prompts is None else ["prompts"])
     except EvaluatorError as exc:
         fail(str(exc))
     if out.suffix != ".jsonl":

@@ -90,17 +90,17 @@ class ModelConfig(_Section):
 
 class EvaluatorConfig(_Section):
     """One automatic rater: ``probes``, ``qwen:ID``, ``openai:MODEL`` or ``reward:CKPT``;
-    ``base_url``, ``frames_as``, ``concurrency``, ``timeout`` and ``retries`` are for an
-    ``openai:`` judge alone (None: not set, the judge's default)."""
+    ``name`` names it; the other keys are ``scine judge run``'s options, None when not set
+    (the judge's default), refused when set for a judge that would ignore them."""
 
     judge: str = "probes"
     name: str | None = None
     base_url: str | None = None
-    fps: float = Field(2.0, gt=0)
+    fps: float | None = Field(None, gt=0)
     camera_fps: float | None = Field(None, gt=0)
-    max_pixels: int = Field(448 * 448, ge=784)
+    max_pixels: int | None = Field(None, ge=784)
     batch: int | None = Field(None, ge=1)
-    question_batch: int = Field(16, ge=1)
+    question_batch: int | None = Field(None, ge=1)
     frames_as: Literal["video", "images"] | None = None
     concurrency: int | None = Field(None, ge=1)
     timeout: float | None = Field(None, gt=0)

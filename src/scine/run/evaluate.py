@@ -15,6 +15,7 @@ from scine.records import Question, Rating, Video
 if TYPE_CHECKING:
     from scine.judge.served import FramesAs
     from scine.judge.vlm import Answer, Judge, VideoAsks
+    from scine.judge.vlm_rater import Sampler
     from scine.llm.cache import ResponseCache
     from scine.video.sample import VideoSampling
 
@@ -22,6 +23,25 @@ JUDGES = (
     "probes (measured, no model), qwen:MODEL (Hugging Face id or folder), openai:MODEL, "
     "reward:CHECKPOINT (a trained evaluator)"
 )
+
+_VLMS = ("qwen", "openai", "reward")
+
+# The options some judge would ignore, each with the judges that take it; every judge takes
+# the others (``workers``). The probes sample frames their own way and read no prompt; a
+# trained evaluator samples them as it was trained; only qwen: and reward: batch questions.
+_TAKEN_BY: dict[str, tuple[str, ...]] = {
+    "base_url": ("openai",),
+    "frames_as": ("openai",),
+    "concurrency": ("openai",),
+    "timeout": ("openai",),
+    "retries": ("openai",),
+    "fps": ("qwen", "openai"),
+    "camera_fps": ("qwen", "openai"),
+    "max_pixels": ("qwen", "openai"),
+    "batch": _VLMS,
+    "question_batch": ("qwen", "reward"),
+    "prompts": _VLMS,
+}
 
 
 class EvaluatorError(ValueError):
@@ -40,35 +60,38 @@ class ServedOptions:
 
 @dataclass(frozen=True)
 class JudgeOptions:
-    """How a VLM judge runs and sees the videos (``scine judge run``'s options). The
-    options of an openai: judge alone (``base_url`` and ``ServedOptions``') are None when
-    not given, so that another judge can refuse them."""
+    """How a judge runs and sees the videos (``scine judge run``'s options). Each is None
+    when not given, so that a judge that would ignore it can refuse it (``_TAKEN_BY``); a
+    judge that takes it resolves None to its default."""
 
     base_url: str | None = None
-    fps: float = 2.0
-    camera_fps: float | None = None
-    max_pixels: int = 448 * 448
-    batch: int | None = None  # videos at once: 1, or ``concurrency`` for a served judge
-    question_batch: int = 16
+    fps: float | None = None  # default VideoSampling's, 2.0
+    camera_fps: float | None = None  # default: as ``fps``
+    max_pixels: int | None = None  # default VideoSampling's, 448 * 448
+    batch: int | None = None  # default 1; openai: ``concurrency``
+    question_batch: int | None = None  # default 16
     frames_as: str | None = None
     concurrency: int | None = None
     timeout: float | None = None
     retries: int | None = None
-    workers: int | None = None
+    workers: int | None = None  # default: probes one per CPU, VLMs 2
+
+    def given(self) -> list[str]:
+        """The names of the options given."""
+        return [f.name for f in fields(self) if getattr(self, f.name) is not None]
 
     def served(self) -> ServedOptions:
         """The openai: judge's own options: as given, else their defaults."""
         given = {f.name: getattr(self, f.name) for f in fields(ServedOptions)}
         return ServedOptions(**{name: value for name, value in given.items() if value is not None})
 
-    def openai_only(self) -> list[str]:
-        """The names of the options given that only an openai: judge takes."""
-        names = ["base_url", *(f.name for f in fields(ServedOptions))]
-        return [name for name in names if getattr(self, name) is not None]
-
     def videos_at_once(self, kind: str) -> int:
         """``batch``, else what fills the judge: ``concurrency`` videos for a served one."""
         return self.batch or (self.served().concurrency if kind == "openai" else 1)
+
+    def questions_at_once(self) -> int:
+        """``question_batch``, else 16."""
+        return self.question_batch or 16
 
 
 @dataclass
@@ -103,20 +126,49 @@ def _flag(option: str) -> str:
 
 
 def check_judge(
-    spec: str, options: JudgeOptions, named: Callable[[str], str] = _flag
+    spec: str,
+    options: JudgeOptions,
+    named: Callable[[str], str] = _flag,
+    others: Sequence[str] = (),
 ) -> tuple[str, str]:
-    """``parse_judge(spec)``, refusing options the judge cannot take (before any work);
-    ``named`` names an option in the message (default: its ``scine judge run`` flag)."""
+    """``parse_judge(spec)``, refusing options the judge would ignore (before any work):
+    those of ``options`` given and the ``others`` given (names in ``_TAKEN_BY``); ``named``
+    names an option in the message (default: its ``scine judge run`` flag)."""
     kind, target = parse_judge(spec)
-    given = options.openai_only()
-    if given and kind != "openai":
-        verb = "is" if len(given) == 1 else "are"
-        listed = " and ".join(named(option) for option in given)
-        raise EvaluatorError(f"{listed} {verb} for an openai: judge, not {kind}")
+    refused = [
+        option
+        for option in [*options.given(), *others]
+        if kind not in _TAKEN_BY.get(option, (kind,))
+    ]
+    if refused:
+        raise EvaluatorError(_refusal(kind, refused, named))
     frames_as = options.served().frames_as
     if kind == "openai" and frames_as not in ("video", "images"):
         raise EvaluatorError(f"{named('frames_as')} {frames_as!r}: expected 'video' or 'images'")
     return kind, target
+
+
+def _refusal(kind: str, refused: Sequence[str], named: Callable[[str], str]) -> str:
+    """Why the judge ``kind`` refuses these options: each is for other judges, named."""
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for option in refused:
+        groups.setdefault(_TAKEN_BY[option], []).append(named(option))
+    return "; ".join(
+        f"{_listed(names, 'and')} {'is' if len(names) == 1 else 'are'} for "
+        f"{_judges(judges)} judge, not {kind}"
+        for judges, names in groups.items()
+    )
+
+
+def _judges(kinds: Sequence[str]) -> str:
+    """``("qwen", "openai")`` as "a qwen: or openai:"."""
+    listed = _listed([f"{kind}:" for kind in kinds], "or")
+    return f"{'an' if listed[0] in 'aeiou' else 'a'} {listed}"
+
+
+def _listed(words: Sequence[str], last: str) -> str:
+    """The words as a list: "a", "a and b", "a, b and c" (``last``: "and" or "or")."""
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} {last} {words[-1]}"
 
 
 def make_judge(spec: str, options: JudgeOptions, say: Callable[[str], None] = print) -> Judge:
@@ -180,7 +232,9 @@ def _qwen_judge(target: str, options: JudgeOptions, say: Callable[[str], None]) 
     except ModelLoadError as exc:
         raise EvaluatorError(str(exc)) from None
     return QwenJudge(
-        model, video_batch=options.videos_at_once("qwen"), question_batch=options.question_batch
+        model,
+        video_batch=options.videos_at_once("qwen"),
+        question_batch=options.questions_at_once(),
     )
 
 
@@ -212,7 +266,7 @@ def _reward_judge(target: str, options: JudgeOptions, say: Callable[[str], None]
         return RewardJudge.load(
             target,
             video_batch=options.videos_at_once("reward"),
-            question_batch=options.question_batch,
+            question_batch=options.questions_at_once(),
         )
     except CheckpointError as exc:
         raise EvaluatorError(str(exc)) from None
@@ -231,7 +285,8 @@ def rate_videos(
 ) -> Rated:
     """Rate every video on its prompt's questions with the rater ``spec`` names; video paths
     are relative to ``root``; ``prompts`` maps prompt ids to their text (VLMs read it)."""
-    if spec == "probes":
+    kind, _ = check_judge(spec, options)
+    if kind == "probes":
         from scine.judge.probe_rater import rate_with_probes
 
         probed = rate_with_probes(
@@ -245,25 +300,14 @@ def rate_videos(
                 "abstentions": [vars(a) for a in probed.abstentions],
             },
         )
-    from scine.judge.vlm_rater import Sampler, rate_with_judge
+    from scine.judge.vlm_rater import rate_with_judge
     from scine.taxonomy import load_taxonomy
-    from scine.video.sample import VideoSampling
 
     unknown = sorted({v.prompt_id for v in videos} - set(prompts))
     if unknown:
         raise EvaluatorError(f"no text for prompt(s) {', '.join(unknown[:5])}")
     judge = make_judge(spec, options, say)
-    sampling = VideoSampling(fps=options.fps, max_pixels=options.max_pixels)
-    camera = (
-        None
-        if options.camera_fps is None
-        else sampling.model_copy(update={"fps": options.camera_fps})
-    )
-    trained: VideoSampling | None = getattr(judge, "sampling", None)
-    if trained is not None:  # a trained evaluator sees frames as it was trained on them
-        sampling, camera = trained, None
-        say(f"frames sampled as in training: {trained.model_dump()}")
-    sampler = Sampler(sampling, camera)
+    sampler = _sampler(judge, options, say)
     judged = rate_with_judge(
         judge,
         videos,
@@ -272,12 +316,12 @@ def rate_videos(
         load_taxonomy(),
         root,
         sampler=sampler,
-        batch=options.videos_at_once(parse_judge(spec)[0]),
+        batch=options.videos_at_once(kind),
         cache=cache,
         workers=options.workers or 2,
         progress=progress,
     )
-    served = {"frames_as": options.served().frames_as} if parse_judge(spec)[0] == "openai" else {}
+    served = {"frames_as": options.served().frames_as} if kind == "openai" else {}
     return Rated(
         judged.ratings,
         {
@@ -290,3 +334,20 @@ def rate_videos(
             "failures": [vars(f) for f in judged.failures],
         },
     )
+
+
+def _sampler(judge: Judge, options: JudgeOptions, say: Callable[[str], None]) -> Sampler:
+    """The frames the judge sees: a trained evaluator's as in its training, another's as
+    the options say (``camera_fps``: Camera questions sampled again at that rate)."""
+    from scine.judge.vlm_rater import Sampler
+    from scine.video.sample import VideoSampling
+
+    trained: VideoSampling | None = getattr(judge, "sampling", None)
+    if trained is not None:
+        say(f"frames sampled as in training: {trained.model_dump()}")
+        return Sampler(trained)
+    given = {"fps": options.fps, "max_pixels": options.max_pixels}
+    sampling = VideoSampling(**{name: value for name, value in given.items() if value is not None})
+    if options.camera_fps is None:
+        return Sampler(sampling)
+    return Sampler(sampling, sampling.model_copy(update={"fps": options.camera_fps}))
