@@ -27,6 +27,7 @@ runner = CliRunner()
         (["judge", "run"], "--retries", "4"),
         (["judge", "run"], "--workers", "probes: one per CPU; VLMs: 2"),
         (["reward", "train"], "--lora-rank", "16"),
+        (["judge", "run"], "--seed", "0"),
     ],
 )
 def test_help_names_the_default_of_an_option_left_unset(

@@ -374,6 +374,8 @@ def test_a_served_judge_fills_its_concurrency_and_caches_per_frame_format(
             ["--judge", "openai:m", "--question-batch", "16"],
             "--question-batch is for a qwen: or reward: judge, not openai",
         ),
+        ("r.jsonl", ["--seed", "3"], "--seed is the prompt swap's: give it with --prompt-swap"),
+        ("r.jsonl", ["--cache", "c.sqlite", "--no-cache"], "--cache c.sqlite and --no-cache"),
         (
             "r.jsonl",
             ["--judge", "reward:ckpt", "--fps", "2", "--camera-fps", "4"],

@@ -130,7 +130,10 @@ def run_command(
             "--prompt-swap", min=0, help="Also rate N videos on another prompt's question."
         ),
     ] = 0,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the prompt swap.")] = 0,
+    seed: Annotated[
+        int | None,
+        typer.Option("--seed", help="Seed of the prompt swap.", show_default="0"),
+    ] = None,
     shard: Annotated[
         str | None,
         typer.Option("--shard", help="I/N: rate every N-th video (by id) from the I-th."),
@@ -171,6 +174,10 @@ def run_command(
         check_judge(judge, options, others=[] if prompts is None else ["prompts"])
     except EvaluatorError as exc:
         fail(str(exc))
+    if seed is not None and not prompt_swap:
+        fail("--seed is the prompt swap's: give it with --prompt-swap N")
+    if cache is not None and no_cache:
+        fail(f"--cache {cache} and --no-cache: give one of them")
     if out.suffix != ".jsonl":
         fail(f"--out {out}: ratings are written as JSONL; name a .jsonl file")
     taxonomy = load_taxonomy()
@@ -252,7 +259,7 @@ def run_command(
     if prompt_swap:
         from scine.judge.controls import prompt_swap_summary, prompt_swaps, swapped_pairs
 
-        swaps = prompt_swaps(video_records, question_records, prompt_swap, seed)
+        swaps = prompt_swaps(video_records, question_records, prompt_swap, seed or 0)
         asked = list({swap.question.id: swap.question for swap in swaps}.values())
         swap_run = rate([swap.video for swap in swaps], asked)
         wanted = swapped_pairs(swaps)
