@@ -4,8 +4,10 @@ Conventions shared by every figure:
 
 - a model has one colour everywhere (``model_colors``: by its position in
   ``Analysis.models``, so analyses of the same models share colours), and its marks carry
-  the SVG id ``model-<position>-<mark>``, so they can be found in the SVG; where more
-  models than tab10's colours would share a chart (the radar), each gets a chart of its own;
+  the SVG id ``model-<position>-<mark>``, so they can be found in the SVG; past the
+  ``MODEL_PALETTE``'s 20 colours the colours repeat, and the per-value bars, whose legend
+  is the only key to the models, hatch each repeat (``model_hatches``); where more than
+  ``RADAR_OVERLAY_MAX`` models would share a chart (the radar), each gets a chart of its own;
 - models are ranked by overall mean score, best first; scores are on the 1-5 scale;
 - leaf ids are shortened to their last two parts, ``group › leaf``;
 - titles say what is shown, and the interval method where intervals are drawn (taken from
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
     from matplotlib.projections.polar import PolarAxes
 
 __all__ = [
+    "MODEL_PALETTE",
     "VALUE_LEAVES",
     "NoDataError",
     "all_plots",
@@ -49,6 +52,7 @@ __all__ = [
     "elo_heatmap",
     "leaf_heatmap",
     "model_colors",
+    "model_hatches",
     "short_label",
     "value_bars",
 ]
@@ -60,11 +64,42 @@ VALUE_LEAVES = (
     "events.portrayal.temporal",
 )
 """Candidate leaves for ``all_plots``' per-value bars (the paper discusses their values)."""
+MODEL_PALETTE = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+    "#b9c3ff",
+    "#6e5f00",
+    "#006e5a",
+    "#00f0b4",
+    "#ffb4aa",
+    "#b9006e",
+    "#fac887",
+    "#64f005",
+    "#b4871e",
+    "#2341ff",
+)
+"""Model colours by position: matplotlib's tab10, then ten colours each picked (among sRGB
+colours of CIELAB lightness 40-85 and chroma 30 or more) as far as possible, by CIEDE2000,
+from every colour before it. Any two are at least 23 apart in CIELAB (CIE76 delta E);
+tab20, whose light and dark shades of one hue look alike in bars, has two 17 apart."""
+MODEL_HATCHES = ("", "...", "xxx", "ooo")
+"""Bar hatches by round of the palette: a model's bars are hatched when its position is
+past the palette's length; after the last hatch they repeat."""
 RADAR_OVERLAY_MAX = 10
-"""The radar draws up to this many models on one chart (tab10 keeps their colours apart);
+"""The radar draws up to this many models on one chart (more polygons hide each other);
 more get one small chart each."""
 RADAR_COLUMNS = 5
 """Small radar charts a row."""
+LEGEND_ROWS = 20
+"""A legend of models takes a new column after this many (more would leave the figure)."""
 ANNOTATE_MAX = 160
 """Heatmap cells are annotated with their numbers when there are at most this many."""
 DPI = 150
@@ -75,20 +110,19 @@ class NoDataError(ValueError):
 
 
 def model_colors(models: Sequence[str]) -> dict[str, str]:
-    """One hex colour per model by position: tab10 up to 10 models, tab20 (dark shades
-    first) up to 20, evenly spaced turbo colours beyond."""
-    from matplotlib import colormaps
-    from matplotlib.colors import to_hex
+    """One hex colour per model by position in ``MODEL_PALETTE``, repeating past its end."""
+    return {
+        model: MODEL_PALETTE[position % len(MODEL_PALETTE)] for position, model in enumerate(models)
+    }
 
-    count = len(models)
-    if count <= 10:
-        palette = [colormaps["tab10"](index) for index in range(count)]
-    elif count <= 20:
-        order = [*range(0, 20, 2), *range(1, 20, 2)]
-        palette = [colormaps["tab20"](index) for index in order[:count]]
-    else:
-        palette = [colormaps["turbo"](index / (count - 1)) for index in range(count)]
-    return {model: to_hex(colour) for model, colour in zip(models, palette, strict=True)}
+
+def model_hatches(models: Sequence[str]) -> dict[str, str]:
+    """One bar hatch per model by position: none on the palette's first round, then one
+    ``MODEL_HATCHES`` pattern per repeat of its colours."""
+    return {
+        model: MODEL_HATCHES[position // len(MODEL_PALETTE) % len(MODEL_HATCHES)]
+        for position, model in enumerate(models)
+    }
 
 
 def short_label(node_id: str) -> str:
@@ -247,6 +281,7 @@ def value_bars(analysis: Analysis, leaf_id: str, out_dir: str | Path) -> tuple[P
     values = list(order.index)
     models = _ranked(analysis, frame["model"].unique())
     colours = model_colors(analysis.models)
+    hatches = model_hatches(analysis.models)
     width = 0.8 / len(models)
     size = min(max(7.5, 0.35 * len(values) * len(models) + 2.5), 30.0)
     with _style():
@@ -256,7 +291,9 @@ def value_bars(analysis: Analysis, leaf_id: str, out_dir: str | Path) -> tuple[P
             rows = frame[frame["model"] == model].set_index("value").reindex(values)
             x = np.arange(len(values)) + (slot - (len(models) - 1) / 2) * width
             tag = f"{_tag(analysis, model)}-bar"
-            _bars(ax, x, rows, width, colours[model], _text(model), tag)
+            hatch = hatches[model] or None
+            alpha = 0.45 if hatch else 1.0
+            _bars(ax, x, rows, width, colours[model], _text(model), tag, hatch, alpha)
         prompts = frame.groupby("value")["prompts"].max()
         labels = [f"{value.replace('_', ' ')}\n({_prompts(prompts[value])})" for value in values]
         ax.set_xticks(range(len(values)), labels=labels)
@@ -271,7 +308,8 @@ def value_bars(analysis: Analysis, leaf_id: str, out_dir: str | Path) -> tuple[P
                 size - 2,
             )
         )
-        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+        columns = math.ceil(len(models) / LEGEND_ROWS)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, ncols=columns)
         return _save(fig, out_dir, f"value_bars-{leaf_id}")
 
 
