@@ -16,6 +16,7 @@ from matplotlib import colormaps
 from matplotlib.artist import Artist
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 from scine.analysis import plots
 from scine.analysis.plots import (
@@ -318,11 +319,15 @@ def saved(monkeypatch: pytest.MonkeyPatch) -> list[Figure]:
     return figures
 
 
-def outside_the_figure(fig: Figure, artist: Artist) -> bool:
-    """Whether ``artist``, drawn with the figure at the PNG's resolution, leaves the figure
-    (by more than half a pixel)."""
+def at_png_resolution(fig: Figure) -> Figure:
+    """``fig`` laid out again as its PNG is, so that its artists' extents are the PNG's."""
     fig.set_dpi(plots.DPI)
     fig.draw_without_rendering()
+    return fig
+
+
+def outside(fig: Figure, artist: Artist) -> bool:
+    """Whether ``artist`` leaves the figure (by more than half a pixel)."""
     box, frame = artist.get_window_extent(), fig.bbox.padded(0.5)
     return bool(box.x0 < frame.x0 or box.y0 < frame.y0 or box.x1 > frame.x1 or box.y1 > frame.y1)
 
@@ -349,11 +354,11 @@ def test_value_bars_hatch_the_models_past_the_palette_and_keep_the_legend_inside
     for index, found in fills.items():
         hatched = all(fill.startswith("url(#") for fill in found)
         assert hatched == (index >= len(MODEL_PALETTE)), index
-    (fig,) = saved
+    fig = at_png_resolution(saved[0])
     legend = fig.axes[0].get_legend()
     assert legend is not None
     assert len(legend.get_texts()) == len(models)
-    assert not outside_the_figure(fig, legend)
+    assert not outside(fig, legend)
 
 
 def test_the_same_analysis_gives_byte_identical_files(
@@ -362,6 +367,29 @@ def test_the_same_analysis_gives_byte_identical_files(
     again = leaf_heatmap(toy_analysis(), tmp_path)
     for first, second in zip(drawn["leaf_heatmap"], again, strict=True):
         assert first.read_bytes() == second.read_bytes()
+
+
+def titles(fig: Figure) -> list[Text]:
+    """The figure's title and its charts' titles that have text."""
+    found = [*fig.texts, *(ax.title for ax in fig.axes)]
+    return [text for text in found if text.get_text()]
+
+
+@pytest.mark.parametrize("count", [4, 20])
+def test_titles_fit_in_their_figure_with_long_model_names(
+    count: int, tmp_path: Path, saved: list[Figure]
+) -> None:
+    models = [f"model-{index:02d}-distilled-$720p$-long-context-edition" for index in range(count)]
+    drawn = all_plots(toy_analysis(models), tmp_path)
+    assert len(saved) == len(drawn)
+    for fig in map(at_png_resolution, saved):
+        for title in titles(fig):
+            assert not outside(fig, title), title.get_text()
+        boxes = [title.get_window_extent() for title in titles(fig)]
+        assert not any(a.overlaps(b) for a, b in combinations(boxes, 2))
+    radar = " ".join(svg_texts(drawn["axis_radar"][1]))
+    assert "$720p$" in radar
+    assert "\\$" not in radar
 
 
 def test_labels_are_short_and_model_names_are_literal(drawn: dict[str, list[Path]]) -> None:
