@@ -9,10 +9,18 @@ from itertools import combinations
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pytest
+from matplotlib import colormaps
+from matplotlib.artist import Artist
+from matplotlib.colors import to_hex
+from matplotlib.figure import Figure
+from matplotlib.text import Text
 
+from scine.analysis import plots
 from scine.analysis.plots import (
+    MODEL_PALETTE,
     RADAR_OVERLAY_MAX,
     NoDataError,
     all_plots,
@@ -22,6 +30,7 @@ from scine.analysis.plots import (
     elo_heatmap,
     leaf_heatmap,
     model_colors,
+    model_hatches,
     short_label,
     value_bars,
 )
@@ -258,10 +267,98 @@ def test_a_model_has_one_colour_in_every_figure(drawn: dict[str, list[Path]]) ->
     assert len(set(colours.values())) == len(MODELS)
 
 
-def test_colours_depend_on_position_and_stay_distinct_for_many_models() -> None:
+def srgb_to_lab(colour: str) -> npt.NDArray[np.float64]:
+    """CIELAB (D65 white) of a ``#rrggbb`` sRGB colour."""
+    rgb = np.array([int(colour[i : i + 2], 16) for i in (1, 3, 5)]) / 255
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    to_xyz = np.array(
+        [[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]
+    )
+    ratio = to_xyz @ linear / np.array([0.95047, 1.0, 1.08883])
+    f = np.where(ratio > (6 / 29) ** 3, np.cbrt(ratio), ratio / (3 * (6 / 29) ** 2) + 4 / 29)
+    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+
+def closest_colours(colours: list[str]) -> float:
+    """The smallest CIE76 delta E between two of ``colours``."""
+    labs = [srgb_to_lab(colour) for colour in colours]
+    return min(float(np.linalg.norm(a - b)) for a, b in combinations(labs, 2))
+
+
+def test_lab_conversion_matches_reference_values() -> None:
+    assert srgb_to_lab("#ffffff") == pytest.approx([100, 0, 0], abs=0.05)
+    assert srgb_to_lab("#ff0000") == pytest.approx([53.24, 80.09, 67.20], abs=0.05)
+
+
+def test_twenty_models_get_clearly_different_colours_and_the_first_ten_keep_tab10() -> None:
+    colours = list(model_colors([f"m{i}" for i in range(20)]).values())
+    assert closest_colours(colours) >= 23
+    assert colours[:10] == [to_hex(colormaps["tab10"](index)) for index in range(10)]
+
+
+def test_colours_depend_on_position_only_and_repeats_get_a_hatch() -> None:
     assert model_colors(["a", "b"])["a"] == model_colors(["a", "z", "y"])["a"] == "#1f77b4"
-    for count in (10, 13, 20, 25):
-        assert len(set(model_colors([f"m{i}" for i in range(count)]).values())) == count
+    many = [f"m{i}" for i in range(3 * len(MODEL_PALETTE) + 5)]
+    colours, hatches = model_colors(many), model_hatches(many)
+    assert list(colours.values())[:5] == list(model_colors(many[:5]).values())
+    assert len({(colours[model], hatches[model]) for model in many}) == len(many)
+    assert {hatches[model] for model in many[: len(MODEL_PALETTE)]} == {""}
+
+
+@pytest.fixture
+def saved(monkeypatch: pytest.MonkeyPatch) -> list[Figure]:
+    """The figures the plots module saves during a test, as they were saved."""
+    figures: list[Figure] = []
+    save = plots._save
+
+    def keep(fig: Figure, out_dir: str | Path, stem: str) -> tuple[Path, Path]:
+        figures.append(fig)
+        return save(fig, out_dir, stem)
+
+    monkeypatch.setattr(plots, "_save", keep)
+    return figures
+
+
+def at_png_resolution(fig: Figure) -> Figure:
+    """``fig`` laid out again as its PNG is, so that its artists' extents are the PNG's."""
+    fig.set_dpi(plots.DPI)
+    fig.draw_without_rendering()
+    return fig
+
+
+def outside(fig: Figure, artist: Artist) -> bool:
+    """Whether ``artist`` leaves the figure (by more than half a pixel)."""
+    box, frame = artist.get_window_extent(), fig.bbox.padded(0.5)
+    return bool(box.x0 < frame.x0 or box.y0 < frame.y0 or box.x1 > frame.x1 or box.y1 > frame.y1)
+
+
+def bar_fills(svg: Path) -> dict[int, set[str]]:
+    """The fills of the bars tagged ``model-<index>-bar-<value>`` in an SVG, by model index."""
+    found: dict[int, set[str]] = {}
+    for element in ET.parse(svg).getroot().iter():
+        match = re.fullmatch(r"model-(\d+)-bar-\d+", element.get("id", ""))
+        if match:
+            styles = (child.get("style", "") for child in element.iter())
+            fills = {fill for style in styles for fill in re.findall(r"fill: ([^;]+)", style)}
+            found.setdefault(int(match.group(1)), set()).update(fills)
+    return found
+
+
+def test_value_bars_hatch_the_models_past_the_palette_and_keep_the_legend_inside(
+    tmp_path: Path, saved: list[Figure]
+) -> None:
+    models = [f"model {index}" for index in range(2 * len(MODEL_PALETTE) + 5)]
+    svg = value_bars(toy_analysis(models), "lighting.source.type", tmp_path)[1]
+    fills = bar_fills(svg)
+    assert sorted(fills) == list(range(len(models)))
+    for index, found in fills.items():
+        hatched = all(fill.startswith("url(#") for fill in found)
+        assert hatched == (index >= len(MODEL_PALETTE)), index
+    fig = at_png_resolution(saved[0])
+    legend = fig.axes[0].get_legend()
+    assert legend is not None
+    assert len(legend.get_texts()) == len(models)
+    assert not outside(fig, legend)
 
 
 def test_the_same_analysis_gives_byte_identical_files(
@@ -270,6 +367,29 @@ def test_the_same_analysis_gives_byte_identical_files(
     again = leaf_heatmap(toy_analysis(), tmp_path)
     for first, second in zip(drawn["leaf_heatmap"], again, strict=True):
         assert first.read_bytes() == second.read_bytes()
+
+
+def titles(fig: Figure) -> list[Text]:
+    """The figure's title and its charts' titles that have text."""
+    found = [*fig.texts, *(ax.title for ax in fig.axes)]
+    return [text for text in found if text.get_text()]
+
+
+@pytest.mark.parametrize("count", [4, 20])
+def test_titles_fit_in_their_figure_with_long_model_names(
+    count: int, tmp_path: Path, saved: list[Figure]
+) -> None:
+    models = [f"model-{index:02d}-distilled-$720p$-long-context-edition" for index in range(count)]
+    drawn = all_plots(toy_analysis(models), tmp_path)
+    assert len(saved) == len(drawn)
+    for fig in map(at_png_resolution, saved):
+        for title in titles(fig):
+            assert not outside(fig, title), title.get_text()
+        boxes = [title.get_window_extent() for title in titles(fig)]
+        assert not any(a.overlaps(b) for a, b in combinations(boxes, 2))
+    radar = " ".join(svg_texts(drawn["axis_radar"][1]))
+    assert "$720p$" in radar
+    assert "\\$" not in radar
 
 
 def test_labels_are_short_and_model_names_are_literal(drawn: dict[str, list[Path]]) -> None:

@@ -4,12 +4,15 @@ Conventions shared by every figure:
 
 - a model has one colour everywhere (``model_colors``: by its position in
   ``Analysis.models``, so analyses of the same models share colours), and its marks carry
-  the SVG id ``model-<position>-<mark>``, so they can be found in the SVG; where more
-  models than tab10's colours would share a chart (the radar), each gets a chart of its own;
+  the SVG id ``model-<position>-<mark>``, so they can be found in the SVG; past the
+  ``MODEL_PALETTE``'s 20 colours the colours repeat, and the per-value bars, whose legend
+  is the only key to the models, hatch each repeat (``model_hatches``); where more than
+  ``RADAR_OVERLAY_MAX`` models would share a chart (the radar), each gets a chart of its own;
 - models are ranked by overall mean score, best first; scores are on the 1-5 scale;
 - leaf ids are shortened to their last two parts, ``group › leaf``;
 - titles say what is shown, and the interval method where intervals are drawn (taken from
-  ``Analysis.settings``: ``ci_level`` and ``ci_method``);
+  ``Analysis.settings``: ``ci_level`` and ``ci_method``); on saving, each is wrapped to the
+  width it has, measured in its font after the layout, so that none leaves its figure;
 - files are reproducible byte for byte (no dates or software names in the metadata, a fixed
   SVG id salt); figures never go through pyplot, so no global figure state is kept.
 
@@ -38,8 +41,10 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
     from matplotlib.projections.polar import PolarAxes
+    from matplotlib.text import Text
 
 __all__ = [
+    "MODEL_PALETTE",
     "VALUE_LEAVES",
     "NoDataError",
     "all_plots",
@@ -49,6 +54,7 @@ __all__ = [
     "elo_heatmap",
     "leaf_heatmap",
     "model_colors",
+    "model_hatches",
     "short_label",
     "value_bars",
 ]
@@ -60,14 +66,48 @@ VALUE_LEAVES = (
     "events.portrayal.temporal",
 )
 """Candidate leaves for ``all_plots``' per-value bars (the paper discusses their values)."""
+MODEL_PALETTE = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+    "#b9c3ff",
+    "#6e5f00",
+    "#006e5a",
+    "#00f0b4",
+    "#ffb4aa",
+    "#b9006e",
+    "#fac887",
+    "#64f005",
+    "#b4871e",
+    "#2341ff",
+)
+"""Model colours by position: matplotlib's tab10, then ten colours each picked (among sRGB
+colours of CIELAB lightness 40-85 and chroma 30 or more) as far as possible, by CIEDE2000,
+from every colour before it. Any two are at least 23 apart in CIELAB (CIE76 delta E);
+tab20, whose light and dark shades of one hue look alike in bars, has two 17 apart."""
+MODEL_HATCHES = ("", "...", "xxx", "ooo")
+"""Bar hatches by round of the palette: a model's bars are hatched when its position is
+past the palette's length; after the last hatch they repeat."""
 RADAR_OVERLAY_MAX = 10
-"""The radar draws up to this many models on one chart (tab10 keeps their colours apart);
+"""The radar draws up to this many models on one chart (more polygons hide each other);
 more get one small chart each."""
 RADAR_COLUMNS = 5
 """Small radar charts a row."""
+LEGEND_ROWS = 20
+"""A legend of models takes a new column after this many (more would leave the figure)."""
 ANNOTATE_MAX = 160
 """Heatmap cells are annotated with their numbers when there are at most this many."""
 DPI = 150
+TITLE_MARGIN = 0.2
+"""Inches of a title's room kept free (half on each side), so that text drawn at another
+resolution than the one measured still fits."""
 
 
 class NoDataError(ValueError):
@@ -75,20 +115,19 @@ class NoDataError(ValueError):
 
 
 def model_colors(models: Sequence[str]) -> dict[str, str]:
-    """One hex colour per model by position: tab10 up to 10 models, tab20 (dark shades
-    first) up to 20, evenly spaced turbo colours beyond."""
-    from matplotlib import colormaps
-    from matplotlib.colors import to_hex
+    """One hex colour per model by position in ``MODEL_PALETTE``, repeating past its end."""
+    return {
+        model: MODEL_PALETTE[position % len(MODEL_PALETTE)] for position, model in enumerate(models)
+    }
 
-    count = len(models)
-    if count <= 10:
-        palette = [colormaps["tab10"](index) for index in range(count)]
-    elif count <= 20:
-        order = [*range(0, 20, 2), *range(1, 20, 2)]
-        palette = [colormaps["tab20"](index) for index in order[:count]]
-    else:
-        palette = [colormaps["turbo"](index / (count - 1)) for index in range(count)]
-    return {model: to_hex(colour) for model, colour in zip(models, palette, strict=True)}
+
+def model_hatches(models: Sequence[str]) -> dict[str, str]:
+    """One bar hatch per model by position: none on the palette's first round, then one
+    ``MODEL_HATCHES`` pattern per repeat of its colours."""
+    return {
+        model: MODEL_HATCHES[position // len(MODEL_PALETTE) % len(MODEL_HATCHES)]
+        for position, model in enumerate(models)
+    }
 
 
 def short_label(node_id: str) -> str:
@@ -129,7 +168,7 @@ def _radar_overlay(analysis: Analysis, means: pd.DataFrame) -> Figure:
         _polygon(ax, values, colours[name], tag, linewidth=2, marker="o", label=_text(name))
     ax.tick_params(axis="x", pad=10)
     title = "Mean score per axis and model (1-5; means over items, no intervals)"
-    ax.set_title(_wrap(title, 6), pad=16)
+    ax.set_title(title, pad=16)
     ax.legend(loc="upper left", bbox_to_anchor=(1.08, 1.0), frameon=False)
     return fig
 
@@ -148,13 +187,10 @@ def _radar_panels(analysis: Analysis, means: pd.DataFrame) -> Figure:
         position = analysis.models.index(name)
         _polygon(ax, average, "#8c8c8c", f"average-{position}", fill=False, linewidth=1.2, ls="--")
         _polygon(ax, values, colours[name], _tag(analysis, name), linewidth=2, marker="o", ms=4)
-        ax.set_title(_wrap(f"{rank}. {_text(name)}", 2.0), fontsize=9, pad=12)
+        ax.set_title(f"{rank}. {name}", fontsize=9, pad=12, parse_math=False)
     fig.suptitle(
-        _wrap(
-            "Mean score per axis, one chart per model, best first (1-5; means over items, "
-            f"no intervals; dashed grey: the average of the {len(means)} models)",
-            2.4 * RADAR_COLUMNS,
-        ),
+        "Mean score per axis, one chart per model, best first (1-5; means over items, "
+        f"no intervals; dashed grey: the average of the {len(means)} models)",
         fontsize=10,
     )
     return fig
@@ -225,7 +261,7 @@ def leaf_heatmap(analysis: Analysis, out_dir: str | Path) -> tuple[Path, Path]:
             f"\nThe {unrated} leaf controls no model was rated on are not drawn" if unrated else ""
         )
         title = f"Mean score per leaf control and model (1-5; grey: no items){left_out}"
-        ax.set_title(_wrap(title, width), pad=22)
+        ax.set_title(title, pad=22)
         return _save(fig, out_dir, "leaf_heatmap")
 
 
@@ -247,6 +283,7 @@ def value_bars(analysis: Analysis, leaf_id: str, out_dir: str | Path) -> tuple[P
     values = list(order.index)
     models = _ranked(analysis, frame["model"].unique())
     colours = model_colors(analysis.models)
+    hatches = model_hatches(analysis.models)
     width = 0.8 / len(models)
     size = min(max(7.5, 0.35 * len(values) * len(models) + 2.5), 30.0)
     with _style():
@@ -256,7 +293,9 @@ def value_bars(analysis: Analysis, leaf_id: str, out_dir: str | Path) -> tuple[P
             rows = frame[frame["model"] == model].set_index("value").reindex(values)
             x = np.arange(len(values)) + (slot - (len(models) - 1) / 2) * width
             tag = f"{_tag(analysis, model)}-bar"
-            _bars(ax, x, rows, width, colours[model], _text(model), tag)
+            hatch = hatches[model] or None
+            alpha = 0.45 if hatch else 1.0
+            _bars(ax, x, rows, width, colours[model], _text(model), tag, hatch, alpha)
         prompts = frame.groupby("value")["prompts"].max()
         labels = [f"{value.replace('_', ' ')}\n({_prompts(prompts[value])})" for value in values]
         ax.set_xticks(range(len(values)), labels=labels)
@@ -265,13 +304,11 @@ def value_bars(analysis: Analysis, leaf_id: str, out_dir: str | Path) -> tuple[P
         ax.set_ylim(1, 5)
         ax.set_ylabel("mean score (1-5)")
         ax.set_title(
-            _wrap(
-                f"{short_label(leaf_id)}: mean score per value and model (bars start at 1)\n"
-                f"{_ci_text(analysis)}",
-                size - 2,
-            )
+            f"{short_label(leaf_id)}: mean score per value and model (bars start at 1)\n"
+            f"{_ci_text(analysis)}"
         )
-        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+        columns = math.ceil(len(models) / LEGEND_ROWS)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, ncols=columns)
         return _save(fig, out_dir, f"value_bars-{leaf_id}")
 
 
@@ -334,11 +371,8 @@ def difficulty_drop(analysis: Analysis, out_dir: str | Path) -> tuple[Path, Path
             frameon=False,
         )
         ax.set_title(
-            _wrap(
-                "Basic vs advanced prompts: mean score per model (bars start at 1; numbers:"
-                f" advanced \u2212 basic)\n{_ci_text(analysis)}",
-                size - 2,
-            )
+            "Basic vs advanced prompts: mean score per model (bars start at 1; numbers:"
+            f" advanced \u2212 basic)\n{_ci_text(analysis)}"
         )
         return _save(fig, out_dir, "difficulty_drop")
 
@@ -382,7 +416,7 @@ def elo_heatmap(
         ax.set_yticks(range(len(models)), labels=[_text(model) for model in models])
         _annotate(ax, matrix, "{:.1f}", lambda value: abs(value - 1000) > 0.6 * spread)
         fig.colorbar(image, ax=ax, label="Elo (1000 = average)", shrink=0.9)
-        ax.set_title(_wrap(_elo_title(analysis, source), size - 1.5))
+        ax.set_title(_elo_title(analysis, source))
         return _save(fig, out_dir, "elo_heatmap")
 
 
@@ -469,6 +503,7 @@ def _new_figure(width: float, height: float) -> Figure:
 
 
 def _save(fig: Figure, out_dir: str | Path, stem: str) -> tuple[Path, Path]:
+    _fit_titles(fig)
     folder = Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
     png, svg = folder / f"{stem}.png", folder / f"{stem}.svg"
@@ -533,12 +568,41 @@ def _prompts(count: int) -> str:
     return f"{count} prompt" if count == 1 else f"{count} prompts"
 
 
-def _wrap(title: str, width_inches: float) -> str:
-    """Each line of a title wrapped to about the width of its figure."""
+def _fit_titles(fig: Figure) -> None:
+    """Wrap the lines of every title to the room it has, measured after a layout: centred
+    where it stands, inside the figure and, in a grid of charts, inside its column."""
+    fig.draw_without_rendering()
+    frame = fig.bbox
+    titles = [
+        (text, float(text.get_transform().transform(text.get_position())[0]), frame.width)
+        for text in fig.texts
+    ]
+    for ax in fig.axes:
+        spec = ax.get_subplotspec()
+        columns = 1 if spec is None else spec.get_gridspec().ncols
+        titles.append((ax.title, (ax.bbox.x0 + ax.bbox.x1) / 2, frame.width / columns))
+    for text, centre, column in titles:
+        room = min(column, 2 * (centre - frame.x0), 2 * (frame.x1 - centre))
+        title = text.get_text()
+        fits = partial(_fits, text, room - TITLE_MARGIN * fig.dpi)
+        text.set_text("\n".join(_wrap(line, fits) for line in title.split("\n")))
+
+
+def _fits(text: Text, room: float, line: str) -> bool:
+    """Whether ``line``, drawn in ``text``'s font, is at most ``room`` pixels wide."""
+    text.set_text(line)
+    return float(text.get_window_extent().width) <= room
+
+
+def _wrap(line: str, fits: Callable[[str], bool]) -> str:
+    """``line`` wrapped at the most characters a line can take and still fit."""
     import textwrap
 
-    columns = max(30, int(width_inches * 15))
-    return "\n".join(textwrap.fill(line, columns) for line in title.split("\n"))
+    for columns in range(len(line), 1, -1):
+        parts = textwrap.wrap(line, columns)
+        if all(fits(part) for part in parts):
+            return "\n".join(parts)
+    return "\n".join(textwrap.wrap(line, 1))
 
 
 def _ci_text(analysis: Analysis) -> str:
