@@ -392,6 +392,19 @@ def test_titles_fit_in_their_figure_with_long_model_names(
     assert "\\$" not in radar
 
 
+@pytest.mark.parametrize("count", [1, 2, 4, 20])
+def test_the_heatmaps_long_leaf_labels_leave_its_rows_their_height(
+    count: int, tmp_path: Path, saved: list[Figure]
+) -> None:
+    leaf_heatmap(toy_analysis([f"model {index}" for index in range(count)]), tmp_path)
+    fig = at_png_resolution(saved[0])
+    cells = fig.axes[0]
+    labels = [label for label in cells.get_xticklabels() if label.get_text()]
+    assert "lighting › color temperature" in [label.get_text() for label in labels]
+    assert not any(outside(fig, label) for label in labels)
+    assert cells.get_window_extent().height / fig.dpi / count >= 0.36  # inches a row
+
+
 def test_labels_are_short_and_model_names_are_literal(drawn: dict[str, list[Path]]) -> None:
     assert short_label("camera.extrinsics.angle") == "extrinsics › angle"
     assert short_label("setup.scene.set_design.props.material") == "props › material"

@@ -244,7 +244,7 @@ def leaf_heatmap(analysis: Analysis, out_dir: str | Path) -> tuple[Path, Path]:
     matrix = pivot.reindex(index=models, columns=leaves).to_numpy(dtype=float)
     width = min(max(6.0, 0.3 * len(leaves) + 3.0), 40.0)
     with _style():
-        fig = _new_figure(width, max(2.8, 0.38 * len(models) + 2.4))
+        fig = _new_figure(width, 0.38 * len(models) + 2.4)
         ax = fig.add_subplot()
         cmap = colormaps["viridis"].with_extremes(bad="#d9d9d9")
         image = ax.imshow(matrix, cmap=cmap, vmin=1, vmax=5, aspect="auto", interpolation="none")
@@ -253,6 +253,8 @@ def leaf_heatmap(analysis: Analysis, out_dir: str | Path) -> tuple[Path, Path]:
         )
         ax.set_yticks(range(len(models)), labels=[_text(model) for model in models])
         _axis_bands(ax, [leaf.split(".", 1)[0] for leaf in leaves])
+        # room below the cells for the longest leaf label, standing on end
+        fig.set_figheight(0.38 * len(models) + 1.0 + _tallest(fig, ax.get_xticklabels()))
         if matrix.size <= ANNOTATE_MAX:
             _annotate(ax, matrix, "{:.2f}", lambda value: value < 3.6)
         fig.colorbar(image, ax=ax, label="mean score (1-5)", shrink=0.9, pad=0.01)
@@ -500,6 +502,11 @@ def _new_figure(width: float, height: float) -> Figure:
     from matplotlib.figure import Figure
 
     return Figure(figsize=(width, height), layout="constrained")
+
+
+def _tallest(fig: Figure, texts: Iterable[Text]) -> float:
+    """The height in inches of the tallest of ``texts`` as drawn (a label on end: its length)."""
+    return max((text.get_window_extent().height for text in texts), default=0.0) / fig.dpi
 
 
 def _save(fig: Figure, out_dir: str | Path, stem: str) -> tuple[Path, Path]:
